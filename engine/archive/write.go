@@ -1,0 +1,187 @@
+package archive
+
+import (
+	"archive/tar"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/google/renameio/v2"
+	"github.com/klauspost/compress/gzip"
+	"github.com/zeebo/blake3"
+)
+
+// epoch is the modification time of every entry: deterministic tarballs
+// carry no time.
+var epoch = time.Unix(0, 0)
+
+// permMask is the part of a file mode a package keeps: permissions and the
+// sticky bit. setuid and setgid never enter a package.
+const permMask = fs.ModePerm | fs.ModeSticky
+
+// WriteTarGz writes the tree under dir to w as a deterministic gzipped tar
+// stream and returns its content hash (hex blake3-256 of the uncompressed
+// tar). Entries are sorted by path and carry mtime 0, uid/gid 0, no user or
+// group names and their permission bits; hard links are stored as separate
+// regular files. Device nodes, fifos and sockets are an error naming the file.
+func WriteTarGz(w io.Writer, dir string) (string, error) {
+	zw, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
+	if err != nil {
+		return "", err
+	}
+	// The zero header (no name, mtime 0, OS unknown) is what keeps the gzip
+	// framing deterministic.
+	h := blake3.New()
+	if err := WriteTar(io.MultiWriter(zw, h), dir); err != nil {
+		return "", err
+	}
+	if err := zw.Close(); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// WriteTarGzFile writes the tree under dir to path atomically (temp file,
+// fsync, rename) and returns its content hash.
+func WriteTarGzFile(path, dir string) (string, error) {
+	t, err := renameio.TempFile("", path)
+	if err != nil {
+		return "", err
+	}
+	defer t.Cleanup()
+	if err := os.Chmod(t.Name(), 0o644); err != nil {
+		return "", err
+	}
+	sum, err := WriteTarGz(t, dir)
+	if err != nil {
+		return "", err
+	}
+	if err := t.CloseAtomicallyReplace(); err != nil {
+		return "", err
+	}
+	return sum, nil
+}
+
+// WriteTar writes the tree under dir to w as a deterministic, uncompressed
+// tar stream.
+func WriteTar(w io.Writer, dir string) error {
+	type entry struct {
+		rel  string
+		info fs.FileInfo
+	}
+	var entries []entry
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == dir {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		entries = append(entries, entry{filepath.ToSlash(rel), info})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("archive %s: %w", dir, err)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].rel < entries[j].rel })
+
+	tw := tar.NewWriter(w)
+	for _, e := range entries {
+		hdr := &tar.Header{
+			Name:    e.rel,
+			Mode:    int64(e.info.Mode() & permMask),
+			ModTime: epoch,
+			Format:  tar.FormatPAX,
+		}
+		if e.info.Mode()&fs.ModeSticky != 0 {
+			hdr.Mode = int64(e.info.Mode()&fs.ModePerm) | 0o1000
+		}
+		full := filepath.Join(dir, filepath.FromSlash(e.rel))
+		switch mode := e.info.Mode(); {
+		case mode.IsRegular():
+			hdr.Typeflag = tar.TypeReg
+			hdr.Size = e.info.Size()
+		case mode.IsDir():
+			hdr.Typeflag = tar.TypeDir
+			hdr.Name += "/"
+		case mode&fs.ModeSymlink != 0:
+			target, err := os.Readlink(full)
+			if err != nil {
+				return fmt.Errorf("archive %s: %w", full, err)
+			}
+			hdr.Typeflag = tar.TypeSymlink
+			hdr.Linkname = target
+			hdr.Mode = 0o777
+		default:
+			return fmt.Errorf("archive %s: %s is not a regular file, directory or symlink; packages cannot contain it", dir, e.rel)
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return fmt.Errorf("archive %s: %s: %w", dir, e.rel, err)
+		}
+		if hdr.Typeflag == tar.TypeReg {
+			if err := copyFile(tw, full, hdr.Size); err != nil {
+				return fmt.Errorf("archive %s: %s: %w", dir, e.rel, err)
+			}
+		}
+	}
+	return tw.Close()
+}
+
+func copyFile(w io.Writer, path string, size int64) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	n, err := io.Copy(w, io.LimitReader(f, size))
+	if err != nil {
+		return err
+	}
+	if n != size {
+		return fmt.Errorf("file changed size while archiving (got %d bytes, want %d)", n, size)
+	}
+	return nil
+}
+
+// ContentHash returns the content hash (hex blake3-256 of the uncompressed
+// tar stream) of the gzipped tar stream r.
+func ContentHash(r io.Reader) (string, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return "", fmt.Errorf("gzip: %w", err)
+	}
+	defer zr.Close()
+	h := blake3.New()
+	if _, err := io.Copy(h, zr); err != nil {
+		return "", fmt.Errorf("gzip: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// ContentHashFile is ContentHash of the file at path.
+func ContentHashFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sum, err := ContentHash(f)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return sum, nil
+}
+
