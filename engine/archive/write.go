@@ -184,4 +184,3 @@ func ContentHashFile(path string) (string, error) {
 	}
 	return sum, nil
 }
-
