@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime/pprof"
+
+	"github.com/hdo-build/hdo/engine"
+	"github.com/hdo-build/hdo/engine/jobserver"
+	"golang.org/x/term"
+)
+
+// buildFlags are the flags of a top-level build.
+type buildFlags struct {
+	jobs       int
+	keepGoing  bool
+	trace      bool
+	force      bool
+	quiet      bool
+	style      string
+	cpuprofile string
+}
+
+func (b *buildFlags) register(e *env, name string) *flag.FlagSet {
+	fs := newFlags(e, name, "[-j N] [-k] [-x] [-f] [-q] TARGET...")
+	fs.IntVar(&b.jobs, "j", 0, "run up to `N` jobs at once (default: the jobserver of a parent make, else 1)")
+	fs.BoolVar(&b.keepGoing, "k", false, "keep going: build what does not depend on a failed target")
+	fs.BoolVar(&b.trace, "x", false, "trace .do scripts (sh -x)")
+	fs.BoolVar(&b.force, "f", false, "rebuild the targets even if up to date (redo)")
+	fs.BoolVar(&b.quiet, "q", false, "print only warnings and errors")
+	fs.StringVar(&b.style, "jobserver", "pipe", "jobserver `style` offered to children: pipe or fifo")
+	fs.StringVar(&b.cpuprofile, "cpuprofile", "", "write a CPU profile to `file`")
+	return fs
+}
+
+// buildCommand runs hdo TARGET... (or redo/redo-ifchange at the top level).
+func buildCommand(ctx context.Context, e *env, name string, args []string, force bool) error {
+	var bf buildFlags
+	fs := bf.register(e, name)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	bf.force = bf.force || force
+	targets := fs.Args()
+	if sock := e.getenv("HDO_SOCK"); sock != "" {
+		// Inside a .do script: the hdo running the script builds them.
+		op := "ifchange"
+		if bf.force {
+			op = "redo"
+		}
+		return send(e, sock, op, targets, nil)
+	}
+	if len(targets) == 0 {
+		return usagef("no targets given")
+	}
+	if bf.cpuprofile != "" {
+		f, err := os.Create(bf.cpuprofile)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	eng, stop, err := openEngine(e, &bf)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	rels, err := relTargets(e, eng, targets)
+	if err != nil {
+		return err
+	}
+	return eng.Build(ctx, rels, bf.force)
+}
+
+// openEngine opens the engine of the tree around e.cwd for building.
+func openEngine(e *env, bf *buildFlags) (*engine.Engine, func(), error) {
+	root, err := engine.FindRoot(e.cwd, e.getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	status, stopStatus := newStatus(e, bf.quiet)
+	pool, err := jobPool(e, status, bf)
+	if err != nil {
+		stopStatus()
+		return nil, nil, err
+	}
+	eng, err := engine.New(engine.Config{
+		Root:      root,
+		Jobserver: pool,
+		KeepGoing: bf.keepGoing,
+		Trace:     bf.trace,
+		Env:       e.environ,
+		Stderr:    e.stderr,
+		Status:    status,
+		Builtins:  builtins(e),
+	})
+	if err != nil {
+		pool.Close()
+		stopStatus()
+		return nil, nil, err
+	}
+	return eng, func() {
+		if err := eng.Close(); err != nil {
+			fmt.Fprintln(e.stderr, "hdo:", err)
+		}
+		pool.Close()
+		stopStatus()
+	}, nil
+}
+
+// jobPool picks the jobserver: our own with -j N, else the one make passed
+// in MAKEFLAGS, else one token.
+func jobPool(e *env, status engine.Status, bf *buildFlags) (*jobserver.Pool, error) {
+	style := jobserver.Style(bf.style)
+	if style != jobserver.Pipe && style != jobserver.Fifo {
+		return nil, usagef("-jobserver must be pipe or fifo, not %q", bf.style)
+	}
+	if bf.jobs > 0 {
+		return jobserver.New(bf.jobs, style)
+	}
+	pool, err := jobserver.FromMakeflags(e.getenv("MAKEFLAGS"))
+	if err != nil {
+		status.Warn("%s", err)
+	}
+	if pool != nil {
+		return pool, nil
+	}
+	return jobserver.New(1, style)
+}
+
+// newStatus returns the progress display: a live status line on a
+// terminal, plain lines otherwise.
+func newStatus(e *env, quiet bool) (engine.Status, func()) {
+	if quiet {
+		return engine.NewQuietStatus(e.stderr), func() {}
+	}
+	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && e.getenv("TERM") != "dumb" {
+		w, _, err := term.GetSize(int(f.Fd()))
+		if err != nil {
+			w = 80
+		}
+		t := engine.NewTermStatus(f, w)
+		return t, t.Stop
+	}
+	return engine.NewPlainStatus(e.stderr), func() {}
+}
+
+// relTargets converts command-line paths to root-relative target names.
+func relTargets(e *env, eng *engine.Engine, args []string) ([]string, error) {
+	var rels []string
+	for _, a := range args {
+		rel, err := eng.Rel(e.cwd, a)
+		if err != nil {
+			return nil, err
+		}
+		rels = append(rels, rel)
+	}
+	return rels, nil
+}

@@ -1,0 +1,161 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hdo-build/hdo/engine/fingerprint"
+	"github.com/hdo-build/hdo/engine/state"
+)
+
+// build runs the target's rule and installs its output atomically.
+func (e *Engine) build(ctx context.Context, n *node, r rule, rec *state.Record, force bool) (fingerprint.Hash, error) {
+	rel := n.path
+	if e.failed.Load() && !e.cfg.KeepGoing {
+		return fingerprint.Hash{}, &ErrFailed{Path: rel, Err: errStopped}
+	}
+	if err := ctx.Err(); err != nil {
+		return fingerprint.Hash{}, err
+	}
+	unlock, err := e.locks.lock(ctx, rel, func() {
+		e.warn("waiting for another hdo process building %s", rel)
+	})
+	if err != nil {
+		return fingerprint.Hash{}, &ErrFailed{Path: rel, Err: err}
+	}
+	defer unlock()
+
+	// Another process may have built it while we waited for the lock.
+	fresh, err := e.db.Get(rel)
+	if err != nil {
+		return fingerprint.Hash{}, err
+	}
+	if !force && fresh != nil && (rec == nil || fresh.BuildID != rec.BuildID) && !fresh.Building {
+		e.recMu.Lock()
+		e.recs[rel] = fresh
+		e.recMu.Unlock()
+		e.forget(rel)
+		fs, err := e.fingerprint(rel)
+		if err != nil {
+			return fingerprint.Hash{}, err
+		}
+		if reason, err := e.outOfDate(ctx, n, r, fresh, fs); err == nil && reason == "" {
+			return fresh.Ident(), nil
+		}
+		rec = fresh
+	}
+
+	// Mark the build as started before anything touches the target: if we
+	// die from here on, the next run rebuilds it and never mistakes our
+	// half-done work for the user's.
+	started := &state.Record{Path: rel, Target: true, Rule: r.ID, Building: true}
+	if rec != nil {
+		cp := *rec
+		cp.Building = true
+		started = &cp
+	}
+	if err := e.putTarget(started); err != nil {
+		return fingerprint.Hash{}, err
+	}
+
+	j, err := e.newJob(ctx, n, r)
+	if err != nil {
+		return fingerprint.Hash{}, err
+	}
+	defer j.cleanup()
+	if err := j.acquire(ctx); err != nil {
+		return fingerprint.Hash{}, err
+	}
+	if r.Do != "" {
+		// The script is an input like any other.
+		h, err := e.ensure(ctx, r.Do, false, n)
+		if err != nil {
+			j.release()
+			return fingerprint.Hash{}, err
+		}
+		j.addDep(state.Dep{Path: r.Do, Kind: state.IfChange, Hash: h})
+	}
+	e.cfg.Status.Start(rel)
+	if r.Builtin != nil {
+		err = r.Builtin.Build(ctx, j)
+		if err == nil {
+			err = j.installBuiltin()
+		}
+	} else {
+		err = e.runDo(ctx, j, r)
+	}
+	j.release()
+	if err != nil {
+		err = &ErrFailed{Path: rel, Err: err}
+		e.failed.Store(true)
+		e.cfg.Status.Done(rel, err)
+		return fingerprint.Hash{}, &reported{err}
+	}
+
+	e.forget(rel)
+	fs, err := e.fingerprint(rel)
+	if err != nil {
+		return fingerprint.Hash{}, err
+	}
+	h, err := fingerprint.HashFile(e.Abs(rel), fs.stat)
+	if err != nil {
+		return fingerprint.Hash{}, err
+	}
+	done := &state.Record{
+		Path: rel, Stat: fs.stat, Hash: h, Recorded: fs.at,
+		Target: true, Rule: r.ID, Always: j.always, Deps: j.deps,
+		BuildID: rand.Int64(), Built: time.Now().UnixNano(),
+	}
+	if j.stamp != nil {
+		done.Stamp = *j.stamp
+	}
+	if err := e.putTarget(done); err != nil {
+		return fingerprint.Hash{}, err
+	}
+	n.built = true
+	e.built.Add(1)
+	e.cfg.Status.Done(rel, nil)
+	return done.Ident(), nil
+}
+
+// logPath is where the stderr of target's last build is kept.
+func (e *Engine) logPath(rel string) string {
+	return filepath.Join(e.root, state.Dir, "log", filepath.FromSlash(escapeUp(rel))+".log")
+}
+
+// escapeUp keeps log paths of targets outside the root inside the log dir.
+func escapeUp(rel string) string {
+	out := []byte(nil)
+	for i := 0; i < len(rel); i++ {
+		if rel[i] == '.' && i+1 < len(rel) && rel[i+1] == '.' && (i == 0 || rel[i-1] == '/') && (i+2 == len(rel) || rel[i+2] == '/') {
+			out = append(out, "_up_"...)
+			i++
+			continue
+		}
+		out = append(out, rel[i])
+	}
+	return string(out)
+}
+
+// Log returns the stderr of target's last build.
+func (e *Engine) Log(rel string) ([]byte, error) {
+	b, err := os.ReadFile(e.logPath(rel))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: no log (never built here)", rel)
+	}
+	return b, err
+}
+
+// openLog truncates and opens target's log.
+func (e *Engine) openLog(rel string) (*os.File, error) {
+	p := e.logPath(rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return nil, err
+	}
+	return os.Create(p)
+}

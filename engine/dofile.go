@@ -1,0 +1,147 @@
+package engine
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hdo-build/hdo/engine/fingerprint"
+)
+
+// runDo runs a .do script for j: cwd is the script's directory, $1 the
+// target, $2 the target without the default's extension, $3 a temporary
+// output file. Whatever the script writes to stdout, or to $3, becomes the
+// target; writing both, or writing the target itself, is an error.
+func (e *Engine) runDo(ctx context.Context, j *Job, r rule) error {
+	if err := e.setup(); err != nil {
+		return err
+	}
+	doAbs := e.Abs(r.Do)
+	dir := filepath.Dir(doAbs)
+	target := e.Abs(j.Target)
+	before, err := fingerprint.Of(target)
+	if err != nil {
+		return err
+	}
+	out3 := tempName(target, "3")
+	arg3, err := filepath.Rel(dir, out3)
+	if err != nil {
+		return err
+	}
+	stdout, err := os.OpenFile(j.Out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	if err != nil {
+		return err
+	}
+	defer stdout.Close()
+	defer os.RemoveAll(out3)
+
+	argv, err := e.doCommand(doAbs, r.Arg1, r.Arg2, arg3)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Stdout = stdout
+	cmd.Stderr = j.Log
+	files, _ := e.jobs.Files(3)
+	cmd.ExtraFiles = files
+	cmd.Env = e.scriptEnv("HDO_SOCK="+e.srv.path, "HDO_JOB="+j.id)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	e.srv.jobs.Store(j.id, j)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("%s: %w", r.Do, err)
+	}
+	waitErr := waitCancel(ctx, cmd)
+	if lw, ok := j.Log.(*lineWriter); ok {
+		lw.Flush()
+	}
+	if waitErr != nil {
+		var ee *exec.ExitError
+		if errors.As(waitErr, &ee) {
+			return fmt.Errorf("%s failed (%s); see hdo log %s", r.Do, ee.ProcessState, j.Target)
+		}
+		return fmt.Errorf("%s: %w", r.Do, waitErr)
+	}
+
+	after, err := fingerprint.Of(target)
+	if err != nil {
+		return err
+	}
+	if after != before {
+		return fmt.Errorf("%s modified its target %s directly; write to $3 or to stdout instead", r.Do, j.Target)
+	}
+	st, err := stdout.Stat()
+	if err != nil {
+		return err
+	}
+	_, err3 := os.Lstat(out3)
+	has3 := err3 == nil
+	switch {
+	case has3 && st.Size() > 0:
+		return fmt.Errorf("%s wrote to stdout and created $3; write the output one way only", r.Do)
+	case has3:
+		return install(out3, target)
+	case st.Size() > 0:
+		return install(j.Out, target)
+	default:
+		os.Remove(j.Out)
+		return install(j.Out, target) // no output: the target is removed
+	}
+}
+
+// doCommand returns the command line that runs a .do script: its #!
+// interpreter if it has one, else sh -e (sh -e -x with -x).
+func (e *Engine) doCommand(do, arg1, arg2, arg3 string) ([]string, error) {
+	f, err := os.Open(do)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	line, _ := bufio.NewReader(f).ReadString('\n')
+	base := "./" + filepath.Base(do)
+	if rest, ok := strings.CutPrefix(line, "#!"); ok {
+		rest = strings.TrimSpace(rest)
+		if rest == "" {
+			return nil, fmt.Errorf("%s: empty #! line", do)
+		}
+		// As the kernel does: the interpreter, then at most one argument.
+		interp, arg, _ := strings.Cut(rest, " ")
+		argv := []string{interp}
+		if arg = strings.TrimSpace(arg); arg != "" {
+			argv = append(argv, arg)
+		}
+		return append(argv, base, arg1, arg2, arg3), nil
+	}
+	flags := "-e"
+	if e.cfg.Trace {
+		flags = "-ex"
+	}
+	return []string{"sh", flags, base, arg1, arg2, arg3}, nil
+}
+
+// waitCancel waits for cmd; when ctx ends it sends SIGTERM to the script's
+// process group and, if that is not enough, SIGKILL.
+func waitCancel(ctx context.Context, cmd *exec.Cmd) error {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+	return ctx.Err()
+}

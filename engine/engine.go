@@ -1,0 +1,365 @@
+// Package engine is hdo's redo engine: it decides which targets are out of
+// date, runs their .do scripts or built-in rules under one scheduler with a
+// GNU make jobserver, and records what each build depended on.
+//
+// One engine (the top-level hdo process) owns the scheduler and the state of
+// a tree; .do scripts reach it through redo-ifchange and friends, which are
+// hdo itself talking to the engine over a unix socket (see Serve and
+// Request).
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hdo-build/hdo/engine/fingerprint"
+	"github.com/hdo-build/hdo/engine/jobserver"
+	"github.com/hdo-build/hdo/engine/state"
+)
+
+// Builtin builds targets that no .do file covers, in-process.
+type Builtin interface {
+	// Match reports whether the builtin builds target (root-relative, e.g.
+	// pkg/make/.pkghash) and returns the rule's ID, which must change
+	// whenever the builtin's output for the same inputs would (e.g.
+	// builtin:pkghash/1).
+	Match(target string) (id string, ok bool)
+	// Build writes the target's content to j.Out, declaring what it read
+	// with j.IfChange and j.IfCreate.
+	Build(ctx context.Context, j *Job) error
+}
+
+// Config configures an engine.
+type Config struct {
+	Root      string          // absolute tree root, e.g. /src/tree
+	Jobs      int             // -j: concurrent jobs (when no inherited jobserver)
+	Jobserver *jobserver.Pool // the pool to use; nil: create one of Jobs tokens
+	KeepGoing bool            // -k: keep building what does not depend on a failure
+	Trace     bool            // -x: run scripts with sh -x
+	Env       []string        // environment for .do scripts, e.g. os.Environ()
+	Exe       string          // hdo binary for the redo-* links; default os.Executable
+	Stderr    io.Writer       // progress and script stderr; default os.Stderr
+	Status    Status          // progress display; default: plain lines on Stderr
+	Builtins  []Builtin
+	// ReadOnly opens the engine for queries only: no socket, no jobserver.
+	ReadOnly bool
+}
+
+// Status receives progress events. Implementations must be safe for
+// concurrent use.
+type Status interface {
+	Start(target string)             // a build started
+	Done(target string, err error)   // a build ended
+	Warn(format string, args ...any) // a message for the user
+	Writer() io.Writer               // where script stderr goes
+}
+
+// Engine builds targets of one tree.
+type Engine struct {
+	cfg   Config
+	db    *state.DB
+	root  string
+	runID int64
+
+	recMu sync.Mutex
+	recs  map[string]*state.Record // loaded at start, updated as we go
+	dirty map[string]*state.Record // source records to write at the end
+
+	nodeMu sync.Mutex
+	nodes  map[string]*node
+
+	fpMu sync.Mutex
+	fps  map[string]*fileState
+
+	jobs   *jobserver.Pool
+	ownJob bool
+	srv    *server
+	locks  *locker
+	waits  waitGraph
+
+	ctx       context.Context // the run's context, for requests from scripts
+	setupOnce sync.Once
+	setupErr  error
+
+	failed   atomic.Bool
+	built    atomic.Int64
+	warnOnce sync.Map
+}
+
+// FindRoot returns the tree root for a process in dir: $HDO_ROOT, else the
+// nearest ancestor of dir holding a .hdo directory, else dir.
+func FindRoot(dir string, getenv func(string) string) (string, error) {
+	if r := getenv("HDO_ROOT"); r != "" {
+		return filepath.Abs(r)
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; {
+		if st, err := os.Stat(filepath.Join(d, state.Dir)); err == nil && st.IsDir() {
+			return d, nil
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return dir, nil
+		}
+		d = parent
+	}
+}
+
+// New opens the engine for the tree at cfg.Root.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Stderr == nil {
+		cfg.Stderr = os.Stderr
+	}
+	if cfg.Status == nil {
+		cfg.Status = NewPlainStatus(cfg.Stderr)
+	}
+	if cfg.Exe == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Exe = exe
+	}
+	db, err := state.Open(cfg.Root)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := db.LoadAll()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	e := &Engine{
+		cfg:   cfg,
+		db:    db,
+		root:  cfg.Root,
+		runID: time.Now().UnixNano(),
+		recs:  recs,
+		dirty: map[string]*state.Record{},
+		nodes: map[string]*node{},
+		fps:   map[string]*fileState{},
+	}
+	e.waits.init()
+	if cfg.ReadOnly {
+		return e, nil
+	}
+	if e.locks, err = newLocker(filepath.Join(cfg.Root, state.Dir, "locks")); err != nil {
+		db.Close()
+		return nil, err
+	}
+	e.jobs = cfg.Jobserver
+	if e.jobs == nil {
+		if e.jobs, err = jobserver.New(cfg.Jobs, jobserver.Pipe); err != nil {
+			e.Close()
+			return nil, err
+		}
+		e.ownJob = true
+	}
+	return e, nil
+}
+
+// Close writes pending state and releases the engine's resources.
+func (e *Engine) Close() error {
+	err := e.flush()
+	if e.srv != nil {
+		e.srv.close()
+	}
+	if e.ownJob && e.jobs != nil {
+		e.jobs.Close()
+	}
+	if e.locks != nil {
+		e.locks.close()
+	}
+	if cerr := e.db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Root returns the tree root.
+func (e *Engine) Root() string { return e.root }
+
+// Rel converts a path (absolute, or relative to cwd) to the root-relative,
+// slash-separated form the engine uses as a target's name.
+func (e *Engine) Rel(cwd, p string) (string, error) {
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(cwd, p)
+	}
+	rel, err := filepath.Rel(e.root, filepath.Clean(p))
+	if err != nil {
+		return "", err
+	}
+	rel = filepath.ToSlash(rel)
+	if rel == "." {
+		return "", fmt.Errorf("%s: the tree root itself is not a target", p)
+	}
+	return rel, nil
+}
+
+// Abs returns the absolute path of a root-relative name.
+func (e *Engine) Abs(rel string) string { return filepath.Join(e.root, filepath.FromSlash(rel)) }
+
+// Display returns rel as the user should see it from cwd.
+func (e *Engine) Display(cwd, rel string) string {
+	p, err := filepath.Rel(cwd, e.Abs(rel))
+	if err != nil {
+		return rel
+	}
+	return p
+}
+
+func (e *Engine) warn(format string, args ...any) { e.cfg.Status.Warn(format, args...) }
+
+// warnOnceFor prints a warning once per key per run.
+func (e *Engine) warnOnceFor(key string, format string, args ...any) {
+	if _, dup := e.warnOnce.LoadOrStore(key, true); !dup {
+		e.warn(format, args...)
+	}
+}
+
+// Built returns how many targets this engine has built so far.
+func (e *Engine) Built() int64 { return e.built.Load() }
+
+// fileState is one file's state in this run: stat once, hash at most once.
+type fileState struct {
+	once sync.Once
+	stat fingerprint.Stat
+	at   int64 // when the stat was taken
+	err  error
+
+	hashOnce sync.Once
+	hash     fingerprint.Hash
+	hashErr  error
+}
+
+// fingerprint stats a root-relative path, once per run.
+func (e *Engine) fingerprint(rel string) (*fileState, error) {
+	e.fpMu.Lock()
+	fs := e.fps[rel]
+	if fs == nil {
+		fs = &fileState{}
+		e.fps[rel] = fs
+	}
+	e.fpMu.Unlock()
+	fs.once.Do(func() {
+		fs.at = time.Now().UnixNano()
+		fs.stat, fs.err = fingerprint.Of(e.Abs(rel))
+	})
+	return fs, fs.err
+}
+
+// forget drops what this run knows of a file that hdo just rewrote.
+func (e *Engine) forget(rel string) {
+	e.fpMu.Lock()
+	delete(e.fps, rel)
+	e.fpMu.Unlock()
+}
+
+// contentHash returns the identity of a file's current content, using the
+// recorded hash when the stat is unchanged and was not taken racily.
+func (e *Engine) contentHash(rel string, fs *fileState, rec *state.Record) (fingerprint.Hash, error) {
+	if rec != nil && rec.Stat == fs.stat && !fingerprint.Racy(rec.Stat, rec.Recorded) {
+		return rec.Hash, nil
+	}
+	fs.hashOnce.Do(func() {
+		fs.hash, fs.hashErr = fingerprint.HashFile(e.Abs(rel), fs.stat)
+	})
+	return fs.hash, fs.hashErr
+}
+
+func (e *Engine) record(rel string) *state.Record {
+	e.recMu.Lock()
+	defer e.recMu.Unlock()
+	return e.recs[rel]
+}
+
+// noteSource remembers a source's current stat and hash, to be written at
+// the end of the run (or with the next target record).
+func (e *Engine) noteSource(rel string, fs *fileState, h fingerprint.Hash) {
+	e.recMu.Lock()
+	defer e.recMu.Unlock()
+	old := e.recs[rel]
+	if old != nil && !old.Target && old.Stat == fs.stat && old.Hash == h && !fingerprint.Racy(old.Stat, old.Recorded) {
+		return
+	}
+	if old != nil && old.Target {
+		// A former target now used as a source keeps its build record
+		// until it is rebuilt; refresh only what was observed.
+		cp := *old
+		cp.Stat, cp.Hash, cp.Recorded = fs.stat, h, fs.at
+		e.recs[rel] = &cp
+		e.dirty[rel] = &cp
+		return
+	}
+	r := &state.Record{Path: rel, Stat: fs.stat, Hash: h, Recorded: fs.at}
+	e.recs[rel] = r
+	e.dirty[rel] = r
+}
+
+// flush writes pending source records.
+func (e *Engine) flush() error {
+	e.recMu.Lock()
+	var recs []*state.Record
+	for _, r := range e.dirty {
+		recs = append(recs, r)
+	}
+	e.dirty = map[string]*state.Record{}
+	e.recMu.Unlock()
+	return e.db.Put(recs...)
+}
+
+// putTarget writes a target's record together with pending source records.
+func (e *Engine) putTarget(r *state.Record) error {
+	e.recMu.Lock()
+	recs := []*state.Record{r}
+	for p, d := range e.dirty {
+		if p != r.Path {
+			recs = append(recs, d)
+		}
+	}
+	e.dirty = map[string]*state.Record{}
+	e.recs[r.Path] = r
+	e.recMu.Unlock()
+	return e.db.Put(recs...)
+}
+
+// Env returns the environment for scripts: cfg.Env with hdo's variables.
+func (e *Engine) scriptEnv(extra ...string) []string {
+	drop := map[string]bool{"HDO_SOCK": true, "HDO_JOB": true, "HDO_ROOT": true, "MAKEFLAGS": true, "MFLAGS": true, "PATH": true}
+	var env []string
+	path := ""
+	makeflags := ""
+	for _, kv := range e.cfg.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "PATH" {
+			path = v
+		}
+		if k == "MAKEFLAGS" {
+			makeflags = v
+		}
+		if !drop[k] {
+			env = append(env, kv)
+		}
+	}
+	bin := filepath.Join(e.root, state.Dir, "bin")
+	if path == "" {
+		path = bin
+	} else {
+		path = bin + string(os.PathListSeparator) + path
+	}
+	env = append(env, "PATH="+path, "HDO_ROOT="+e.root)
+	if e.jobs != nil {
+		env = append(env, "MAKEFLAGS="+e.jobs.MakeFlags(makeflags, 3))
+	}
+	return append(env, extra...)
+}

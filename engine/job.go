@@ -1,0 +1,316 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/hdo-build/hdo/engine/fingerprint"
+	"github.com/hdo-build/hdo/engine/jobserver"
+	"github.com/hdo-build/hdo/engine/state"
+)
+
+// A Job is one running build of a target. Builtins receive it; .do scripts
+// reach it through redo-ifchange and friends.
+type Job struct {
+	// Target is the root-relative target, e.g. pkg/make/.pkghash.
+	Target string
+	// Out is the absolute path a builtin writes the new content to (a
+	// temporary file in the target's directory, renamed into place when
+	// the build succeeds). Leaving it absent removes the target.
+	Out string
+	// Log receives the build's messages; it is the target's log.
+	Log io.Writer
+
+	e    *Engine
+	node *node
+	id   string
+	log  *os.File
+
+	mu     sync.Mutex
+	deps   []state.Dep
+	depIdx map[string]int
+	always bool
+	stamp  *fingerprint.Hash
+
+	tokMu   sync.Mutex
+	tok     jobserver.Token
+	hasTok  bool
+	waiting int
+}
+
+func (e *Engine) newJob(ctx context.Context, n *node, r rule) (*Job, error) {
+	abs := e.Abs(n.path)
+	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+		return nil, err
+	}
+	logf, err := e.openLog(n.path)
+	if err != nil {
+		return nil, err
+	}
+	j := &Job{
+		Target: n.path,
+		Out:    tempName(abs, "out"),
+		e:      e,
+		node:   n,
+		id:     fmt.Sprintf("%x", rand.Uint64()),
+		log:    logf,
+		depIdx: map[string]int{},
+	}
+	j.Log = &lineWriter{w: io.MultiWriter(logf, e.cfg.Status.Writer())}
+	removeStale(abs)
+	return j, nil
+}
+
+// tempName returns a fresh temporary name next to path, hidden and marked
+// as hdo's so that stale ones can be removed.
+func tempName(path, kind string) string {
+	return filepath.Join(filepath.Dir(path), fmt.Sprintf(".%s.hdo-%s-%08x", filepath.Base(path), kind, rand.Uint32()))
+}
+
+// removeStale removes temporary files a killed build of path left behind.
+// The caller holds path's build lock.
+func removeStale(path string) {
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+globEscape(filepath.Base(path))+".hdo-*-*"))
+	for _, m := range matches {
+		os.RemoveAll(m)
+	}
+}
+
+func globEscape(s string) string {
+	var b bytes.Buffer
+	for _, c := range s {
+		if c == '*' || c == '?' || c == '[' || c == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func (j *Job) cleanup() {
+	os.Remove(j.Out)
+	j.log.Close()
+	if j.e.srv != nil {
+		j.e.srv.jobs.Delete(j.id)
+	}
+}
+
+// Root returns the tree root.
+func (j *Job) Root() string { return j.e.root }
+
+// Abs returns the absolute path of a root-relative name.
+func (j *Job) Abs(rel string) string { return j.e.Abs(rel) }
+
+// Jobserver returns the engine's jobserver, to hand to sandboxed builds.
+func (j *Job) Jobserver() *jobserver.Pool { return j.e.jobs }
+
+// acquire takes a token for the job.
+func (j *Job) acquire(ctx context.Context) error {
+	t, err := j.e.jobs.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	j.tokMu.Lock()
+	j.tok, j.hasTok = t, true
+	j.tokMu.Unlock()
+	return nil
+}
+
+// release gives the job's token back when the job ends.
+func (j *Job) release() {
+	j.tokMu.Lock()
+	defer j.tokMu.Unlock()
+	if j.hasTok {
+		j.e.jobs.Release(j.tok)
+		j.hasTok = false
+	}
+}
+
+// beginWait gives the token back while the job waits for its dependencies,
+// so that they can use it: a job blocked in redo-ifchange is not running.
+func (j *Job) beginWait() {
+	j.tokMu.Lock()
+	defer j.tokMu.Unlock()
+	j.waiting++
+	if j.waiting == 1 && j.hasTok {
+		j.e.jobs.Release(j.tok)
+		j.hasTok = false
+	}
+}
+
+// endWait takes a token again when the last wait ends.
+func (j *Job) endWait(ctx context.Context) error {
+	j.tokMu.Lock()
+	j.waiting--
+	if j.waiting > 0 || j.hasTok {
+		j.tokMu.Unlock()
+		return nil
+	}
+	j.tokMu.Unlock()
+	t, err := j.e.jobs.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	j.tokMu.Lock()
+	defer j.tokMu.Unlock()
+	if j.waiting > 0 || j.hasTok {
+		j.e.jobs.Release(t)
+		return nil
+	}
+	j.tok, j.hasTok = t, true
+	return nil
+}
+
+// addDep records a dependency; a path recorded twice keeps its first kind
+// unless the new one is IfChange.
+func (j *Job) addDep(d state.Dep) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if i, ok := j.depIdx[d.Path]; ok {
+		if d.Kind == state.IfChange {
+			j.deps[i] = d
+		}
+		return
+	}
+	j.depIdx[d.Path] = len(j.deps)
+	j.deps = append(j.deps, d)
+}
+
+// IfChange brings the root-relative paths up to date, in parallel, and
+// records that the target depends on their current content (redo-ifchange).
+// With force they are rebuilt (redo).
+func (j *Job) IfChange(ctx context.Context, force bool, paths ...string) error {
+	j.beginWait()
+	hashes := make([]fingerprint.Hash, len(paths))
+	errs := make([]error, len(paths))
+	j.e.each(len(paths), func(i int) {
+		hashes[i], errs[i] = j.e.ensure(ctx, paths[i], force, j.node)
+	})
+	if err := j.endWait(ctx); err != nil {
+		return err
+	}
+	for i, p := range paths {
+		if errs[i] == nil {
+			j.addDep(state.Dep{Path: p, Kind: state.IfChange, Hash: hashes[i]})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// IfCreate records that the target must be rebuilt when the root-relative
+// paths, which must not exist now, are created (redo-ifcreate).
+func (j *Job) IfCreate(paths ...string) error {
+	var errs []error
+	for _, p := range paths {
+		st, err := fingerprint.Of(j.e.Abs(p))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if st.Exists {
+			errs = append(errs, fmt.Errorf("redo-ifcreate %s: it exists; depend on it with redo-ifchange instead", p))
+			continue
+		}
+		j.addDep(state.Dep{Path: p, Kind: state.IfCreate})
+	}
+	return errors.Join(errs...)
+}
+
+// Always marks the target out of date on every run (redo-always).
+func (j *Job) Always() {
+	j.mu.Lock()
+	j.always = true
+	j.mu.Unlock()
+}
+
+// Stamp makes data the target's identity for its dependents instead of its
+// content (redo-stamp).
+func (j *Job) Stamp(data []byte) {
+	h := fingerprint.Stamp(data)
+	j.mu.Lock()
+	j.stamp = &h
+	j.mu.Unlock()
+}
+
+// installBuiltin renames a builtin's output into place, or removes the
+// target if the builtin wrote none.
+func (j *Job) installBuiltin() error {
+	return install(j.Out, j.e.Abs(j.Target))
+}
+
+// install makes tmp the new content of target atomically: fsync, rename,
+// fsync the directory. If tmp does not exist, target is removed.
+func install(tmp, target string) error {
+	f, err := os.Open(tmp)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.Remove(target); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	st, err := f.Stat()
+	if err == nil && st.Mode().IsRegular() {
+		err = f.Sync()
+	}
+	f.Close()
+	if err != nil {
+		return err
+	}
+	if st.IsDir() {
+		// A directory target replaces an old directory only by removing it.
+		if old, err := os.Lstat(target); err == nil && old.IsDir() {
+			if err := os.RemoveAll(target); err != nil {
+				return err
+			}
+		}
+	}
+	if err := os.Rename(tmp, target); err != nil {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(target)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// lineWriter passes whole lines to w so parallel jobs do not interleave
+// mid-line.
+type lineWriter struct {
+	mu  sync.Mutex
+	w   io.Writer
+	buf []byte
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	if i := bytes.LastIndexByte(l.buf, '\n'); i >= 0 {
+		if _, err := l.w.Write(l.buf[:i+1]); err != nil {
+			return 0, err
+		}
+		l.buf = append(l.buf[:0], l.buf[i+1:]...)
+	}
+	return len(p), nil
+}
+
+// Flush writes a final partial line.
+func (l *lineWriter) Flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.buf) > 0 {
+		l.w.Write(append(l.buf, '\n'))
+		l.buf = nil
+	}
+}

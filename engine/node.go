@@ -1,0 +1,284 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/hdo-build/hdo/engine/fingerprint"
+	"github.com/hdo-build/hdo/engine/state"
+)
+
+// A node is one file in this run. Its mutex is held while it is being
+// evaluated, so each file is checked, and each target built, at most once
+// per run whatever the number of processes and jobs asking for it.
+type node struct {
+	path string
+
+	mu    sync.Mutex
+	done  bool
+	built bool // rebuilt in this run
+	ident fingerprint.Hash
+	err   error
+}
+
+func (e *Engine) node(path string) *node {
+	e.nodeMu.Lock()
+	defer e.nodeMu.Unlock()
+	n := e.nodes[path]
+	if n == nil {
+		n = &node{path: path}
+		e.nodes[path] = n
+	}
+	return n
+}
+
+// ErrNoRule reports a file that does not exist and that no rule builds.
+type ErrNoRule struct{ Path string }
+
+func (e *ErrNoRule) Error() string {
+	return fmt.Sprintf("%s does not exist and no .do file or built-in rule builds it", e.Path)
+}
+
+// ErrFailed reports a target that could not be brought up to date. Its
+// cause was reported when it happened.
+type ErrFailed struct {
+	Path string
+	Err  error
+}
+
+func (e *ErrFailed) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *ErrFailed) Unwrap() error { return e.Err }
+
+// reported wraps an error that was already shown to the user.
+type reported struct{ error }
+
+func (r *reported) Unwrap() error { return r.error }
+
+// ErrBuildFailed is returned by Build when targets failed; the failures
+// themselves have been reported through Status.
+var ErrBuildFailed = errors.New("build failed")
+
+// isReported reports whether err (or a part of it) was already shown.
+func isReported(err error) bool {
+	var r *reported
+	var c *ErrCycle
+	return errors.As(err, &r) || errors.As(err, &c) || errors.Is(err, errStopped)
+}
+
+// errStopped is returned for targets not started because another failed
+// and -k was not given.
+var errStopped = errors.New("not built: an earlier target failed (use -k to keep going)")
+
+// Build brings the targets (root-relative) up to date, in parallel, like
+// redo-ifchange; with force, they are rebuilt like redo. It returns the
+// first error, having waited for every target.
+func (e *Engine) Build(ctx context.Context, targets []string, force bool) error {
+	e.ctx = ctx
+	if err := e.setup(); err != nil {
+		return err
+	}
+	errs := make([]error, len(targets))
+	e.each(len(targets), func(i int) {
+		_, errs[i] = e.ensure(ctx, targets[i], force, nil)
+	})
+	if err := e.flush(); err != nil {
+		return err
+	}
+	failed := false
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		failed = true
+		if !isReported(err) {
+			e.warn("%s", err)
+		}
+	}
+	if failed {
+		return ErrBuildFailed
+	}
+	return nil
+}
+
+// ensure brings path up to date and returns its identity. from is the node
+// whose build asked for it (nil at the top level), for cycle detection.
+func (e *Engine) ensure(ctx context.Context, path string, force bool, from *node) (fingerprint.Hash, error) {
+	n := e.node(path)
+	if from != nil {
+		if cycle := e.waits.add(from, n); cycle != nil {
+			err := &ErrCycle{Path: cycle}
+			e.warnOnceFor("cycle:"+err.Error(), "%s", err)
+			return fingerprint.Hash{}, err
+		}
+		defer e.waits.remove(from, n)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.done && (!force || n.built) {
+		return n.ident, n.err
+	}
+	n.ident, n.err = e.evaluate(ctx, n, force)
+	n.done = true
+	return n.ident, n.err
+}
+
+// evaluate decides what path is and brings it up to date.
+func (e *Engine) evaluate(ctx context.Context, n *node, force bool) (fingerprint.Hash, error) {
+	rel := n.path
+	r, hasRule, err := e.lookup(rel)
+	if err != nil {
+		return fingerprint.Hash{}, err
+	}
+	fs, err := e.fingerprint(rel)
+	if err != nil {
+		return fingerprint.Hash{}, err
+	}
+	rec := e.record(rel)
+	if !hasRule {
+		if !fs.stat.Exists {
+			return fingerprint.Hash{}, &ErrNoRule{Path: rel}
+		}
+		return e.source(rel, fs, rec)
+	}
+	if !force {
+		if kept, h, err := e.kept(rel, fs, rec); kept || err != nil {
+			return h, err
+		}
+		reason, err := e.outOfDate(ctx, n, r, rec, fs)
+		if err != nil {
+			return fingerprint.Hash{}, &ErrFailed{Path: rel, Err: err}
+		}
+		if reason == "" {
+			return rec.Ident(), nil
+		}
+	}
+	return e.build(ctx, n, r, rec, force)
+}
+
+// source returns the identity of a file no rule builds.
+func (e *Engine) source(rel string, fs *fileState, rec *state.Record) (fingerprint.Hash, error) {
+	h, err := e.contentHash(rel, fs, rec)
+	if err != nil {
+		return h, err
+	}
+	e.noteSource(rel, fs, h)
+	return h, nil
+}
+
+// kept reports whether a file that has a rule must nevertheless be left
+// alone as a source: it exists but hdo never built it, or it was changed
+// by hand since hdo built it. The user's file always wins; -f overrides.
+func (e *Engine) kept(rel string, fs *fileState, rec *state.Record) (bool, fingerprint.Hash, error) {
+	if !fs.stat.Exists {
+		return false, fingerprint.Hash{}, nil
+	}
+	if rec == nil || !rec.Target {
+		e.warnOnceFor("kept:"+rel, "%s exists and was not built by hdo; using it as a source (hdo -f %s rebuilds it)", rel, rel)
+		h, err := e.source(rel, fs, rec)
+		return true, h, err
+	}
+	if rec.Building {
+		return false, fingerprint.Hash{}, nil
+	}
+	if rec.Stat == fs.stat && !fingerprint.Racy(rec.Stat, rec.Recorded) {
+		return false, fingerprint.Hash{}, nil
+	}
+	h, err := e.contentHash(rel, fs, nil)
+	if err != nil {
+		return false, h, err
+	}
+	if rec.Stat.Exists && h == rec.Hash {
+		e.noteSource(rel, fs, h) // same bytes: refresh the stat
+		return false, fingerprint.Hash{}, nil
+	}
+	e.warnOnceFor("kept:"+rel, "%s was modified outside hdo; keeping your version (hdo -f %s rebuilds it)", rel, rel)
+	return true, h, nil
+}
+
+// cheapReason returns why a target is out of date without looking at its
+// dependencies, or "".
+func cheapReason(r rule, rec *state.Record, fs *fileState) string {
+	switch {
+	case rec == nil || !rec.Target:
+		return "never built"
+	case rec.Building:
+		return "its last build failed or was interrupted"
+	case rec.Rule != r.ID:
+		return fmt.Sprintf("its rule changed from %s to %s", rec.Rule, r.ID)
+	case rec.Always:
+		return "always (redo-always)"
+	case rec.Stat.Exists && !fs.stat.Exists:
+		return "it was deleted"
+	}
+	return ""
+}
+
+// outOfDate returns why the target is out of date, or "" if it is up to
+// date, bringing its recorded dependencies up to date first (in parallel).
+func (e *Engine) outOfDate(ctx context.Context, n *node, r rule, rec *state.Record, fs *fileState) (string, error) {
+	if reason := cheapReason(r, rec, fs); reason != "" {
+		return reason, nil
+	}
+	for _, d := range rec.Deps {
+		if d.Kind == state.IfCreate {
+			dfs, err := e.fingerprint(d.Path)
+			if err != nil {
+				return "", err
+			}
+			if dfs.stat.Exists {
+				return d.Path + " was created", nil
+			}
+		}
+	}
+	reasons := make([]string, len(rec.Deps))
+	errs := make([]error, len(rec.Deps))
+	check := func(i int, d state.Dep) {
+		h, err := e.ensure(ctx, d.Path, false, n)
+		var nr *ErrNoRule
+		switch {
+		case errors.As(err, &nr):
+			reasons[i] = d.Path + " was deleted"
+		case err != nil:
+			errs[i] = err
+		case h != d.Hash:
+			reasons[i] = d.Path + " changed"
+		}
+	}
+	e.each(len(rec.Deps), func(i int) {
+		if d := rec.Deps[i]; d.Kind == state.IfChange {
+			check(i, d)
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return "", err
+	}
+	for _, r := range reasons {
+		if r != "" {
+			return r, nil
+		}
+	}
+	return "", nil
+}
+
+// each calls f(0..n-1): in order with -j1, so that a sequential build goes
+// in the order the user wrote and stops at the first failure; concurrently
+// otherwise, leaving the jobserver to bound the work.
+func (e *Engine) each(n int, f func(i int)) {
+	if n == 1 || e.jobs == nil || e.jobs.Limit() == 1 {
+		for i := 0; i < n; i++ {
+			f(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(i)
+		}()
+	}
+	wg.Wait()
+}

@@ -1,0 +1,263 @@
+// Package state keeps what hdo knows about a tree between runs: for every
+// file it has seen, its last stat and content hash; for every target, the
+// rule that built it and the dependencies it recorded, each with the hash it
+// had at build time. It lives in one sqlite database per tree,
+// <root>/.hdo/state.db, in WAL mode so readers never wait for the writer.
+package state
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/hdo-build/hdo/engine/fingerprint"
+	_ "github.com/mattn/go-sqlite3"
+)
+
+// SchemaVersion is recorded in the database; a database written by another
+// schema version is an error that says what to do.
+const SchemaVersion = 1
+
+// Dir is the name of the state directory at the tree root.
+const Dir = ".hdo"
+
+// DepKind says how a target depends on a file.
+type DepKind byte
+
+const (
+	// IfChange: rebuild when the file's identity differs from Hash.
+	IfChange DepKind = 'c'
+	// IfCreate: rebuild when the (absent) file appears.
+	IfCreate DepKind = 'n'
+)
+
+// Dep is one recorded dependency of a target.
+type Dep struct {
+	Path string           // root-relative, e.g. src/a.in
+	Kind DepKind          // IfChange or IfCreate
+	Hash fingerprint.Hash // the dependency's identity when the target was built
+}
+
+// Record is the state of one file.
+type Record struct {
+	Path     string           // root-relative, slash-separated, e.g. pkg/make/.pkghash
+	Stat     fingerprint.Stat // last observed stat
+	Hash     fingerprint.Hash // content hash for that stat (Absent: no file)
+	Recorded int64            // ns wall time the stat was taken, for racy checks
+
+	Target   bool             // built by hdo (else a source)
+	Rule     string           // rule that built it: e.g. default.out.do or builtin:pkghash/1
+	Always   bool             // redo-always: out of date on every run
+	Building bool             // a build started and did not finish: never fresh
+	Stamp    fingerprint.Hash // redo-stamp identity, if the script called redo-stamp
+	Deps     []Dep
+	BuildID  int64 // changes on every completed build; tells one process another built it
+	Built    int64 // ns wall time the last build finished
+}
+
+// Ident is the identity dependents compare: the redo-stamp if one was
+// recorded, else the content hash.
+func (r *Record) Ident() fingerprint.Hash {
+	if r.Target && r.Stamp != (fingerprint.Hash{}) {
+		return r.Stamp
+	}
+	return r.Hash
+}
+
+// DB is an open state database.
+type DB struct {
+	db   *sql.DB
+	Path string // e.g. /src/tree/.hdo/state.db
+	mu   sync.Mutex
+}
+
+// ErrSchema reports a database written by an unknown schema version.
+var ErrSchema = errors.New("state database has an unknown schema version")
+
+// Open opens (creating if needed) the state database of the tree at root.
+func Open(root string) (*DB, error) {
+	dir := filepath.Join(root, Dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	path := filepath.Join(dir, "state.db")
+	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=30000&_txlock=immediate&cache=private"
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("state %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	s := &DB{db: db, Path: path}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state %s: %w", path, err)
+	}
+	return s, nil
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+	path     TEXT PRIMARY KEY,
+	exist    INTEGER NOT NULL,
+	size     INTEGER NOT NULL,
+	mtime    INTEGER NOT NULL,
+	ctime    INTEGER NOT NULL,
+	ino      INTEGER NOT NULL,
+	mode     INTEGER NOT NULL,
+	hash     BLOB NOT NULL,
+	recorded INTEGER NOT NULL,
+	target   INTEGER NOT NULL,
+	rule     TEXT NOT NULL,
+	always   INTEGER NOT NULL,
+	building INTEGER NOT NULL,
+	stamp    BLOB NOT NULL,
+	deps     BLOB NOT NULL,
+	build_id INTEGER NOT NULL,
+	built    INTEGER NOT NULL
+) WITHOUT ROWID;
+`
+
+func (s *DB) init() error {
+	var v string
+	err := s.db.QueryRow(`SELECT value FROM meta WHERE key = 'schema'`).Scan(&v)
+	if err == nil {
+		if v != fmt.Sprint(SchemaVersion) {
+			return fmt.Errorf("%w (got %s, want %d): remove %s to start afresh", ErrSchema, v, SchemaVersion, filepath.Dir(s.Path))
+		}
+		return nil
+	}
+	tx, err := s.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(schema); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)`, fmt.Sprint(SchemaVersion)); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if err := s.db.QueryRow(`SELECT value FROM meta WHERE key = 'schema'`).Scan(&v); err != nil {
+		return err
+	}
+	if v != fmt.Sprint(SchemaVersion) {
+		return fmt.Errorf("%w (got %s, want %d)", ErrSchema, v, SchemaVersion)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *DB) Close() error { return s.db.Close() }
+
+const columns = `path, exist, size, mtime, ctime, ino, mode, hash, recorded, target, rule, always, building, stamp, deps, build_id, built`
+
+type scanner interface{ Scan(...any) error }
+
+func scan(row scanner) (*Record, error) {
+	var r Record
+	var exist, target, always, building bool
+	var ino int64
+	var mode int64
+	var hash, stamp, deps []byte
+	err := row.Scan(&r.Path, &exist, &r.Stat.Size, &r.Stat.Mtime, &r.Stat.Ctime, &ino, &mode,
+		&hash, &r.Recorded, &target, &r.Rule, &always, &building, &stamp, &deps, &r.BuildID, &r.Built)
+	if err != nil {
+		return nil, err
+	}
+	r.Stat.Exists, r.Target, r.Always, r.Building = exist, target, always, building
+	r.Stat.Ino, r.Stat.Mode = uint64(ino), uint32(mode)
+	copy(r.Hash[:], hash)
+	copy(r.Stamp[:], stamp)
+	if r.Deps, err = decodeDeps(deps); err != nil {
+		return nil, fmt.Errorf("record %s: %w", r.Path, err)
+	}
+	return &r, nil
+}
+
+// LoadAll reads every record. A no-op run reads the state once this way
+// instead of one query per file.
+func (s *DB) LoadAll() (map[string]*Record, error) {
+	rows, err := s.db.Query(`SELECT ` + columns + ` FROM files`)
+	if err != nil {
+		return nil, fmt.Errorf("state %s: %w", s.Path, err)
+	}
+	defer rows.Close()
+	m := make(map[string]*Record)
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("state %s: %w", s.Path, err)
+		}
+		m[r.Path] = r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("state %s: %w", s.Path, err)
+	}
+	return m, nil
+}
+
+// Get reads one record; it returns nil, nil if there is none.
+func (s *DB) Get(path string) (*Record, error) {
+	r, err := scan(s.db.QueryRow(`SELECT `+columns+` FROM files WHERE path = ?`, path))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state %s: %s: %w", s.Path, path, err)
+	}
+	return r, nil
+}
+
+// Put writes records in one transaction.
+func (s *DB) Put(recs ...*Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx, err := s.db.Begin()
+	if err != nil {
+		return fmt.Errorf("state %s: %w", s.Path, err)
+	}
+	defer tx.Rollback()
+	st, err := tx.Prepare(`INSERT OR REPLACE INTO files (` + columns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+	if err != nil {
+		return fmt.Errorf("state %s: %w", s.Path, err)
+	}
+	defer st.Close()
+	for _, r := range recs {
+		_, err := st.Exec(r.Path, r.Stat.Exists, r.Stat.Size, r.Stat.Mtime, r.Stat.Ctime, int64(r.Stat.Ino), int64(r.Stat.Mode),
+			r.Hash[:], r.Recorded, r.Target, r.Rule, r.Always, r.Building, r.Stamp[:], encodeDeps(r.Deps), r.BuildID, r.Built)
+		if err != nil {
+			return fmt.Errorf("state %s: %s: %w", s.Path, r.Path, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("state %s: %w", s.Path, err)
+	}
+	return nil
+}
+
+// Delete removes the records of paths.
+func (s *DB) Delete(paths ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx, err := s.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, p := range paths {
+		if _, err := tx.Exec(`DELETE FROM files WHERE path = ?`, p); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
