@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"runtime/pprof"
 
 	"github.com/hdo-build/hdo/engine"
@@ -39,7 +40,7 @@ func (b *buildFlags) register(e *env, name string) *flag.FlagSet {
 func buildCommand(ctx context.Context, e *env, name string, args []string, force bool) error {
 	var bf buildFlags
 	fs := bf.register(e, name)
-	if err := parse(fs, args); err != nil {
+	if err := parse(fs, splitJ(args)); err != nil {
 		return err
 	}
 	bf.force = bf.force || force
@@ -159,4 +160,19 @@ func relTargets(e *env, eng *engine.Engine, args []string) ([]string, error) {
 		rels = append(rels, rel)
 	}
 	return rels, nil
+}
+
+// splitJ accepts make's attached form -jN as well as -j N.
+func splitJ(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" || !strings.HasPrefix(a, "-") {
+			return append(out, args[i:]...)
+		}
+		if n, ok := strings.CutPrefix(a, "-j"); ok && n != "" && n[0] >= '0' && n[0] <= '9' {
+			a = "-j=" + n
+		}
+		out = append(out, a)
+	}
+	return out
 }

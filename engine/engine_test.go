@@ -1,0 +1,125 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hdo-build/hdo/engine/fingerprint"
+	"github.com/hdo-build/hdo/engine/state"
+)
+
+func newTestEngine(t *testing.T, root string) *Engine {
+	t.Helper()
+	e, err := New(Config{Root: root, Jobs: 1, Env: os.Environ(), Stderr: os.Stderr, Exe: "/bin/false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// A stat identical to the recorded one is trusted only if it was not taken
+// within the clock granularity of the file's modification.
+func TestContentHashRacy(t *testing.T) {
+	root := t.TempDir()
+	p := filepath.Join(root, "src")
+	if err := os.WriteFile(p, []byte("new content"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := newTestEngine(t, root)
+	fs, err := e.fingerprint("src")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := fingerprint.HashBytes([]byte("old content"))
+	real := fingerprint.HashBytes([]byte("new content"))
+
+	// Same stat, recorded right after the modification: racy, so hashed.
+	racy := &state.Record{Path: "src", Stat: fs.stat, Hash: stale, Recorded: fs.stat.Mtime + int64(time.Millisecond)}
+	if got, _ := e.contentHash("src", fs, racy); got != real {
+		t.Errorf("racy record trusted: got %s, want the file's real hash %s", got.Short(), real.Short())
+	}
+	// Same stat, recorded long after: the fast path trusts the record.
+	settled := &state.Record{Path: "src", Stat: fs.stat, Hash: stale, Recorded: fs.stat.Mtime + int64(time.Minute)}
+	if got, _ := e.contentHash("src", fs, settled); got != stale {
+		t.Errorf("settled record not trusted: got %s, want recorded %s", got.Short(), stale.Short())
+	}
+	// A different stat is always hashed.
+	moved := *settled
+	moved.Stat.Size++
+	if got, _ := e.contentHash("src", fs, &moved); got != real {
+		t.Errorf("changed stat not hashed: got %s", got.Short())
+	}
+}
+
+func TestRacy(t *testing.T) {
+	ms := int64(time.Millisecond)
+	base := int64(1_700_000_000_123_456_789)
+	tests := []struct {
+		name     string
+		st       fingerprint.Stat
+		recorded int64
+		want     bool
+	}{
+		{"same tick", fingerprint.Stat{Exists: true, Mtime: base, Ctime: base}, base + 5*ms, true},
+		{"long after", fingerprint.Stat{Exists: true, Mtime: base, Ctime: base}, base + 500*ms, false},
+		{"ctime newer", fingerprint.Stat{Exists: true, Mtime: base - 1e9, Ctime: base}, base + 5*ms, true},
+		{"whole seconds", fingerprint.Stat{Exists: true, Mtime: 1_700_000_000e9, Ctime: 1_700_000_000e9}, 1_700_000_000e9 + 1500*ms, true},
+		{"whole seconds, settled", fingerprint.Stat{Exists: true, Mtime: 1_700_000_000e9, Ctime: 1_700_000_000e9}, 1_700_000_003e9, false},
+		{"missing", fingerprint.Stat{}, base, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := fingerprint.Racy(tt.st, tt.recorded); got != tt.want {
+				t.Errorf("Racy = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// Each file is stat'ed at most once per run, however many targets ask.
+func TestStatOncePerRun(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "f"), []byte("x"), 0o644)
+	e := newTestEngine(t, root)
+	a, _ := e.fingerprint("f")
+	os.WriteFile(filepath.Join(root, "f"), []byte("longer"), 0o644)
+	b, _ := e.fingerprint("f")
+	if a != b || b.stat.Size != 1 {
+		t.Errorf("second fingerprint re-stat'ed the file: size %d", b.stat.Size)
+	}
+}
+
+// Sources edited between runs are found; a file touched without a change
+// is not a change (the content hash decides).
+func TestSourceChange(t *testing.T) {
+	root := t.TempDir()
+	p := filepath.Join(root, "f")
+	os.WriteFile(p, []byte("one"), 0o644)
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(p, old, old)
+	ident := func() fingerprint.Hash {
+		e := newTestEngine(t, root)
+		h, err := e.ensure(context.Background(), "f", false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	h1 := ident()
+	now := time.Now()
+	os.Chtimes(p, now, now)
+	if h2 := ident(); h2 != h1 {
+		t.Errorf("touch changed the identity")
+	}
+	os.WriteFile(p, []byte("two"), 0o644)
+	if h3 := ident(); h3 == h1 {
+		t.Errorf("edit not seen")
+	}
+}

@@ -1,0 +1,91 @@
+package state
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hdo-build/hdo/engine/fingerprint"
+)
+
+func TestRoundTrip(t *testing.T) {
+	root := t.TempDir()
+	db, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []*Record{
+		{Path: "src/a.in", Stat: fingerprint.Stat{Exists: true, Size: 3, Mtime: 1, Ctime: 2, Ino: 3, Mode: 0o100644}, Hash: fingerprint.HashBytes([]byte("abc")), Recorded: 9},
+		{Path: "a.out", Target: true, Rule: "default.out.do", Always: true, Stamp: fingerprint.Stamp([]byte("s")), BuildID: -5, Built: 7,
+			Deps: []Dep{{Path: "src/a.in", Kind: IfChange, Hash: fingerprint.HashBytes([]byte("abc"))}, {Path: "cfg", Kind: IfCreate}}},
+		{Path: "b.out", Target: true, Building: true},
+	}
+	if err := db.Put(recs...); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	db, err = Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	all, err := db.LoadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range recs {
+		if diff := cmp.Diff(want, all[want.Path]); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", want.Path, diff)
+		}
+	}
+	got, err := db.Get("a.out")
+	if err != nil || got == nil || got.Ident() != recs[1].Stamp {
+		t.Errorf("Get(a.out) = %+v, %v; want the stamp as identity", got, err)
+	}
+	if got, err := db.Get("nothing"); got != nil || err != nil {
+		t.Errorf("Get(nothing) = %v, %v; want nil, nil", got, err)
+	}
+	if err := db.Delete("b.out"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.Get("b.out"); got != nil {
+		t.Errorf("b.out still there after Delete")
+	}
+}
+
+func TestWAL(t *testing.T) {
+	root := t.TempDir()
+	db, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var mode string
+	if err := db.db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+}
+
+func TestSchemaMismatch(t *testing.T) {
+	root := t.TempDir()
+	db, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.db.Exec(`UPDATE meta SET value = '99' WHERE key = 'schema'`)
+	db.Close()
+	_, err = Open(root)
+	if err == nil || !strings.Contains(err.Error(), "got 99, want 1") || !strings.Contains(err.Error(), "remove") {
+		t.Errorf("Open of a schema-99 database: %v; want an error saying what to do", err)
+	}
+}
+
+func TestCorruptDeps(t *testing.T) {
+	if _, err := decodeDeps([]byte{1, 'c', 200}); err == nil {
+		t.Error("truncated dependency list decoded without error")
+	}
+	if _, err := decodeDeps([]byte{7}); err == nil {
+		t.Error("unknown dependency encoding decoded without error")
+	}
+}
