@@ -5,8 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 	"runtime/pprof"
+	"strings"
 
 	"github.com/hdo-build/hdo/engine"
 	"github.com/hdo-build/hdo/engine/jobserver"
