@@ -77,6 +77,7 @@ type Engine struct {
 
 	fpMu sync.Mutex
 	fps  map[string]*fileState
+	dirs map[string]map[string]bool // dir -> its .do files, read once per run
 
 	jobs   *jobserver.Pool
 	ownJob bool
@@ -148,6 +149,7 @@ func New(cfg Config) (*Engine, error) {
 		dirty: map[string]*state.Record{},
 		nodes: map[string]*node{},
 		fps:   map[string]*fileState{},
+		dirs:  map[string]map[string]bool{},
 	}
 	e.waits.init()
 	if cfg.ReadOnly {
@@ -262,6 +264,9 @@ func (e *Engine) fingerprint(rel string) (*fileState, error) {
 func (e *Engine) forget(rel string) {
 	e.fpMu.Lock()
 	delete(e.fps, rel)
+	if strings.HasSuffix(rel, ".do") {
+		delete(e.dirs, parentDir(rel)) // a target that is itself a .do file
+	}
 	e.fpMu.Unlock()
 }
 

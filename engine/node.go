@@ -76,9 +76,6 @@ var errStopped = errors.New("not built: an earlier target failed (use -k to keep
 // first error, having waited for every target.
 func (e *Engine) Build(ctx context.Context, targets []string, force bool) error {
 	e.ctx = ctx
-	if err := e.setup(); err != nil {
-		return err
-	}
 	errs := make([]error, len(targets))
 	e.each(len(targets), func(i int) {
 		_, errs[i] = e.ensure(ctx, targets[i], force, nil)

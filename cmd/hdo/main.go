@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -56,6 +57,9 @@ type exitError struct{ code int }
 func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func main() {
+	// hdo is short-lived and allocation-heavy while checking a tree: trade
+	// some memory for fewer collections.
+	debug.SetGCPercent(400)
 	ctx, stop := signalContext()
 	defer stop()
 	os.Exit(run(ctx, os.Args))

@@ -81,11 +81,15 @@ func TestSchemaMismatch(t *testing.T) {
 	}
 }
 
-func TestCorruptDeps(t *testing.T) {
-	if _, err := decodeDeps([]byte{1, 'c', 200}); err == nil {
-		t.Error("truncated dependency list decoded without error")
+func TestCorruptRecord(t *testing.T) {
+	good := encode(&Record{Stat: fingerprint.Stat{Exists: true, Size: 5}, Deps: []Dep{{Path: "a", Kind: IfChange}}})
+	for _, b := range [][]byte{nil, {7, 0}, good[:len(good)-1], good[:10], append(append([]byte{}, good...), 'c', 200)} {
+		if err := decode(&Record{}, b); err == nil {
+			t.Errorf("decode(%x) succeeded; want an error", b)
+		}
 	}
-	if _, err := decodeDeps([]byte{7}); err == nil {
-		t.Error("unknown dependency encoding decoded without error")
+	var r Record
+	if err := decode(&r, good); err != nil || r.Stat.Size != 5 || len(r.Deps) != 1 {
+		t.Errorf("decode(good) = %+v, %v", r, err)
 	}
 }

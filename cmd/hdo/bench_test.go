@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hdo-build/hdo/engine"
+)
+
+// benchTree writes the redo benchmark tree: n sources src/N.in, n targets
+// N.out built by one default.out.do, and all depending on every target.
+func benchTree(b *testing.B, n int) string {
+	b.Helper()
+	dir := b.TempDir()
+	must := func(err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(dir, "src"), 0o755))
+	must(os.Mkdir(filepath.Join(dir, ".hdo"), 0o755))
+	var list strings.Builder
+	for i := 0; i < n; i++ {
+		must(os.WriteFile(filepath.Join(dir, "src", fmt.Sprintf("%d.in", i)), []byte(fmt.Sprintf("source %d\n", i)), 0o644))
+		fmt.Fprintf(&list, "%d.out\n", i)
+	}
+	must(os.WriteFile(filepath.Join(dir, "list"), []byte(list.String()), 0o644))
+	must(os.WriteFile(filepath.Join(dir, "default.out.do"), []byte("redo-ifchange src/$2.in\ncat src/$2.in\n"), 0o644))
+	must(os.WriteFile(filepath.Join(dir, "all.do"), []byte("redo-ifchange $(cat list)\ncat $(cat list)\n"), 0o644))
+	return dir
+}
+
+var (
+	hdoBinOnce sync.Once
+	hdoBin     string
+)
+
+// realHdo builds the hdo binary itself for the benchmarks: the test binary
+// that stands in for hdo in script tests is three times larger and slower
+// to start.
+func realHdo(b *testing.B) string {
+	hdoBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "hdo-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		hdoBin = filepath.Join(dir, "hdo")
+		if out, err := exec.Command("go", "build", "-o", hdoBin, ".").CombinedOutput(); err != nil {
+			b.Fatalf("go build: %v\n%s", err, out)
+		}
+	})
+	return hdoBin
+}
+
+func hdoExec(b *testing.B, dir string, args ...string) {
+	b.Helper()
+	cmd := exec.Command(realHdo(b), args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HDO_ROOT=", "MAKEFLAGS=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("hdo %v: %v\n%s", args, err, out)
+	}
+}
+
+func resetTree(b *testing.B, dir string) {
+	b.Helper()
+	os.RemoveAll(filepath.Join(dir, ".hdo"))
+	os.Mkdir(filepath.Join(dir, ".hdo"), 0o755)
+	matches, _ := filepath.Glob(filepath.Join(dir, "*.out"))
+	for _, m := range matches {
+		os.Remove(m)
+	}
+	os.Remove(filepath.Join(dir, "all"))
+}
+
+const benchTargets = 1000
+
+// BenchmarkFirstBuild: the whole tree from scratch, 1001 targets, each a
+// shell running redo-ifchange (an hdo process) and cat.
+func BenchmarkFirstBuild(b *testing.B) {
+	for _, j := range []int{1, 2} {
+		b.Run(fmt.Sprintf("j%d", j), func(b *testing.B) {
+			dir := benchTree(b, benchTargets)
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				resetTree(b, dir)
+				b.StartTimer()
+				hdoExec(b, dir, fmt.Sprintf("-j%d", j), "-q", "all")
+			}
+			b.ReportMetric(benchTargets+1, "targets")
+		})
+	}
+}
+
+// BenchmarkNoop: hdo all with nothing changed, as a process (start-up,
+// state load, 3000 stats).
+func BenchmarkNoop(b *testing.B) {
+	dir := benchTree(b, benchTargets)
+	hdoExec(b, dir, "-j2", "-q", "all")
+	hdoExec(b, dir, "-q", "all") // settle racy stats of just-written files
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		hdoExec(b, dir, "-q", "all")
+	}
+	b.ReportMetric(benchTargets+1, "targets")
+}
+
+// BenchmarkNoopInProcess: the same no-op without process start-up, to show
+// where the time goes.
+func BenchmarkNoopInProcess(b *testing.B) {
+	dir := benchTree(b, benchTargets)
+	hdoExec(b, dir, "-j2", "-q", "all")
+	hdoExec(b, dir, "-q", "all")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e, err := engine.New(engine.Config{Root: dir, Jobs: 1, Env: os.Environ(), Status: engine.NewQuietStatus(os.Stderr)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := e.Build(context.Background(), []string{"all"}, false); err != nil {
+			b.Fatal(err)
+		}
+		if n := e.Built(); n != 0 {
+			b.Fatalf("no-op built %d targets", n)
+		}
+		e.Close()
+	}
+	b.ReportMetric(benchTargets+1, "targets")
+}
+
+// BenchmarkOneChanged: one source edited; its target and all are rebuilt
+// (all.do re-requests the 1000 targets, all up to date).
+func BenchmarkOneChanged(b *testing.B) {
+	dir := benchTree(b, benchTargets)
+	hdoExec(b, dir, "-j2", "-q", "all")
+	src := filepath.Join(dir, "src", "500.in")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		os.WriteFile(src, []byte(fmt.Sprintf("edit %d\n", i)), 0o644)
+		b.StartTimer()
+		hdoExec(b, dir, "-q", "all")
+	}
+	b.ReportMetric(benchTargets+1, "targets")
+}
