@@ -1,0 +1,300 @@
+package pkgspec
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// Package is a package directory read and checked by Load.
+type Package struct {
+	Dir       string   // root-relative, slash-separated, as given (cleaned), e.g. pkg/make
+	Build     []byte   // the build script; nil for a seed package
+	Seed      bool     // the package has a seed.lock instead of a build file
+	SeedLock  []byte   // the seed.lock bytes of a seed package
+	BuildDeps []string // root-relative package dirs with symlinks resolved, e.g. pkg/zlib
+	RunDeps   []string // same form as BuildDeps
+	Fetch     []FetchItem
+	Sums      []Sum
+	Sources   []Source // Fetch joined with Sums, in fetch order
+	Inputs    []string // every file Load read, root-relative, e.g. pkg/make/build
+	Missing   []string // optional files that were absent, root-relative, e.g. pkg/make/fetch
+}
+
+// Source is a file to fetch with its expected sum. It has the same fields
+// as fetch.Source, so one converts to the other.
+type Source struct {
+	Name   string   // file name in the build dir, e.g. make-4.4.tar.gz
+	SHA256 string   // 64 lowercase hex digits
+	URLs   []string // tried in order, e.g. [https://ftp.example/gnu/make/make-4.4.tar.gz]
+}
+
+// Package file names.
+const (
+	BuildFile     = "build"
+	SeedLockFile  = "seed.lock"
+	BuildDepsFile = "build-deps"
+	RunDepsFile   = "run-deps"
+	FetchFile     = "fetch"
+	SumsFile      = "sha256sums"
+	FilesDir      = "files"
+)
+
+// Load reads and checks the package in dir, a path relative to root (an
+// absolute dir inside root is made relative). Every error names the file
+// and line, relative to root, and says what is wrong.
+//
+// Each dependency must resolve, relative to the package dir and following
+// symlinks the way the kernel does, to a directory inside root holding a
+// build or seed.lock file, other than the package itself; it is returned as
+// the root-relative path of that directory with symlinks resolved, so one
+// package has one name. fetch and sha256sums must name the same files.
+func Load(root, dir string) (*Package, error) {
+	rel, err := relDir(root, dir)
+	if err != nil {
+		return nil, err
+	}
+	absRoot, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("tree root: %w", err)
+	}
+	realRoot, err := filepath.EvalSymlinks(absRoot)
+	if err != nil {
+		return nil, fmt.Errorf("tree root: %w", err)
+	}
+	realDir, err := filepath.EvalSymlinks(filepath.Join(absRoot, filepath.FromSlash(rel)))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: no such package directory", rel)
+		}
+		return nil, fmt.Errorf("%s: %w", rel, err)
+	}
+	if _, ok := inside(realRoot, realDir); !ok {
+		return nil, fmt.Errorf("%s: resolves to %s, outside the tree root %s", rel, realDir, realRoot)
+	}
+	l := &loader{root: root, realRoot: realRoot, realDir: realDir, p: &Package{Dir: rel}}
+	if err := l.load(); err != nil {
+		return nil, err
+	}
+	return l.p, nil
+}
+
+type loader struct {
+	root     string
+	realRoot string // root with symlinks resolved
+	realDir  string // the package dir with symlinks resolved
+	p        *Package
+}
+
+// file is the root-relative name of a package file.
+func (l *loader) file(name string) string { return path.Join(l.p.Dir, name) }
+
+// read returns the contents of an optional package file, or nil and false
+// if it does not exist, recording it in Inputs or Missing.
+func (l *loader) read(name string) ([]byte, bool, error) {
+	f := l.file(name)
+	data, err := os.ReadFile(filepath.Join(l.root, filepath.FromSlash(f)))
+	if errors.Is(err, fs.ErrNotExist) {
+		l.p.Missing = append(l.p.Missing, f)
+		return nil, false, nil
+	}
+	if err != nil {
+		var perr *fs.PathError
+		if errors.As(err, &perr) {
+			err = perr.Err
+		}
+		return nil, false, errorf(f, 0, "%v", err)
+	}
+	l.p.Inputs = append(l.p.Inputs, f)
+	return data, true, nil
+}
+
+func (l *loader) load() error {
+	p := l.p
+	build, hasBuild, err := l.read(BuildFile)
+	if err != nil {
+		return err
+	}
+	lock, hasLock, err := l.read(SeedLockFile)
+	if err != nil {
+		return err
+	}
+	switch {
+	case hasBuild && hasLock:
+		return errorf(p.Dir, 0, "has both build and seed.lock; a package has one of them")
+	case !hasBuild && !hasLock:
+		return errorf(p.Dir, 0, "not a package directory (no build or seed.lock file)")
+	case hasLock:
+		p.Seed, p.SeedLock = true, lock
+		for _, name := range []string{BuildDepsFile, RunDepsFile, FetchFile, SumsFile} {
+			_, ok, err := l.read(name)
+			if err != nil {
+				return err
+			}
+			if ok {
+				return errorf(l.file(name), 0, "a seed package (with seed.lock) has no %s; remove the file", name)
+			}
+		}
+		return nil
+	}
+	if build == nil {
+		build = []byte{}
+	}
+	p.Build = build
+	if p.BuildDeps, err = l.deps(BuildDepsFile); err != nil {
+		return err
+	}
+	if p.RunDeps, err = l.deps(RunDepsFile); err != nil {
+		return err
+	}
+	return l.sources()
+}
+
+// deps reads and resolves a build-deps or run-deps file.
+func (l *loader) deps(name string) ([]string, error) {
+	data, ok, err := l.read(name)
+	if !ok || err != nil {
+		return nil, err
+	}
+	f := l.file(name)
+	deps, err := ParseDeps(f, data)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	seen := make(map[string]Dep)
+	for _, d := range deps {
+		dir, err := l.resolve(f, d)
+		if err != nil {
+			return nil, err
+		}
+		if first, ok := seen[dir]; ok {
+			return nil, errorf(f, d.Line, "%s is the same package as %s (line %d): %s", d.Path, first.Path, first.Line, dir)
+		}
+		seen[dir] = d
+		out = append(out, dir)
+	}
+	return out, nil
+}
+
+// resolve turns a dependency into the root-relative path of a package dir.
+func (l *loader) resolve(file string, d Dep) (string, error) {
+	// realDir has no symlinks and d.Path is clean, so only leading ".."
+	// elements can meet realDir, and removing them lexically is what the
+	// kernel does too.
+	target := filepath.Join(l.realDir, filepath.FromSlash(d.Path))
+	if _, ok := inside(l.realRoot, target); !ok {
+		return "", errorf(file, d.Line, "%s is outside the tree root", d.Path)
+	}
+	real, err := filepath.EvalSymlinks(target)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", errorf(file, d.Line, "%s is not a package directory (no build or seed.lock file)", d.Path)
+	}
+	if err != nil {
+		return "", errorf(file, d.Line, "%s: %v", d.Path, err)
+	}
+	rel, ok := inside(l.realRoot, real)
+	if !ok {
+		return "", errorf(file, d.Line, "%s resolves to %s, outside the tree root", d.Path, real)
+	}
+	if real == l.realDir {
+		return "", errorf(file, d.Line, "%s is the package itself", d.Path)
+	}
+	st, err := os.Stat(real)
+	if err != nil {
+		return "", errorf(file, d.Line, "%s: %v", d.Path, err)
+	}
+	if !st.IsDir() {
+		return "", errorf(file, d.Line, "%s is not a package directory (not a directory)", d.Path)
+	}
+	if !isFile(filepath.Join(real, BuildFile)) && !isFile(filepath.Join(real, SeedLockFile)) {
+		return "", errorf(file, d.Line, "%s is not a package directory (no build or seed.lock file)", d.Path)
+	}
+	return rel, nil
+}
+
+// sources reads fetch and sha256sums and joins them.
+func (l *loader) sources() error {
+	p := l.p
+	fetchFile, sumsFile := l.file(FetchFile), l.file(SumsFile)
+	fdata, _, err := l.read(FetchFile)
+	if err != nil {
+		return err
+	}
+	sdata, hasSums, err := l.read(SumsFile)
+	if err != nil {
+		return err
+	}
+	if p.Fetch, err = ParseFetch(fetchFile, fdata); err != nil {
+		return err
+	}
+	if p.Sums, err = ParseSums(sumsFile, sdata); err != nil {
+		return err
+	}
+	if len(p.Fetch) > 0 && !hasSums {
+		return errorf(sumsFile, 0, "missing, but fetch lists %d file(s); add the lines sha256sum prints for them", len(p.Fetch))
+	}
+	byName := make(map[string]Sum, len(p.Sums))
+	for _, s := range p.Sums {
+		byName[s.Name] = s
+	}
+	fetched := make(map[string]bool, len(p.Fetch))
+	for _, it := range p.Fetch {
+		s, ok := byName[it.Output]
+		if !ok {
+			return errorf(fetchFile, it.Line, "%q has no sum in sha256sums; add the line \"sha256sum %s\" prints", it.Output, it.Output)
+		}
+		fetched[it.Output] = true
+		p.Sources = append(p.Sources, Source{Name: it.Output, SHA256: s.SHA256, URLs: []string{it.URL}})
+	}
+	for _, s := range p.Sums {
+		if !fetched[s.Name] {
+			return errorf(sumsFile, s.Line, "%q is not fetched; remove the line or add the file to fetch", s.Name)
+		}
+	}
+	return nil
+}
+
+// relDir returns dir relative to root, cleaned and slash-separated.
+func relDir(root, dir string) (string, error) {
+	if filepath.IsAbs(dir) {
+		absRoot, err := filepath.Abs(root)
+		if err != nil {
+			return "", err
+		}
+		r, ok := inside(absRoot, filepath.Clean(dir))
+		if !ok {
+			return "", fmt.Errorf("%s: package directory outside the tree root %s", dir, root)
+		}
+		return r, nil
+	}
+	r := path.Clean(filepath.ToSlash(dir))
+	if r == ".." || strings.HasPrefix(r, "../") {
+		return "", fmt.Errorf("%s: package directory outside the tree root", dir)
+	}
+	return r, nil
+}
+
+// inside reports whether p is root or below it, and returns p relative to
+// root, slash-separated. Both must be clean absolute paths (or both
+// relative).
+func inside(root, p string) (string, bool) {
+	r, err := filepath.Rel(root, p)
+	if err != nil {
+		return "", false
+	}
+	r = filepath.ToSlash(r)
+	if r == ".." || strings.HasPrefix(r, "../") {
+		return "", false
+	}
+	return r, true
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
