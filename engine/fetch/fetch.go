@@ -1,0 +1,321 @@
+package fetch
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Source is a file to fetch. pkgspec.Source has the same fields and
+// converts to it.
+type Source struct {
+	Name   string   // file name, used in messages, e.g. make-4.4.tar.gz
+	SHA256 string   // 64 lowercase hex digits
+	URLs   []string // http, https, file or mirror://NAME/path, tried in order
+}
+
+// Fetcher fetches sources into a cache directory. The zero value of every
+// field but CacheDir is usable; a Fetcher may be used by several
+// goroutines at once.
+type Fetcher struct {
+	CacheDir      string              // e.g. $XDG_CACHE_HOME/hdo/sources
+	SourceMirrors []string            // bases serving <base>/<sha256>, tried before the URLs, e.g. https://src.example/hdo
+	Mirrors       map[string][]string // bases for mirror://NAME by lower-case NAME, e.g. "gnu": {"https://ftp.example/gnu"}
+	Client        *http.Client        // nil: a client with connect and response timeouts
+	Parallel      int                 // downloads at once; 0 means 4
+	Retries       int                 // extra tries of one URL after a transient error; 0 means 3, negative none
+	RetryDelay    time.Duration       // backoff before the first retry, doubled for each next one; 0 means 1s
+	StallTimeout  time.Duration       // a download receiving nothing this long is retried; 0 means 1m
+	Verify        bool                // re-hash cache hits; a bad one is removed and fetched again
+	Progress      io.Writer           // nil: quiet; on a terminal a live status line, else "fetched NAME (SIZE)" lines
+	Log           func(format string, args ...any)
+}
+
+// URLError is the failure of one URL.
+type URLError struct {
+	URL string // e.g. https://ftp.example/make-4.4.tar.gz
+	Err error
+}
+
+func (e *URLError) Error() string { return "fetch " + e.URL + ": " + e.Err.Error() }
+func (e *URLError) Unwrap() error { return e.Err }
+
+// MismatchError is a download whose content has the wrong sha256.
+type MismatchError struct {
+	Got, Want string // hex sha256
+}
+
+func (e *MismatchError) Error() string {
+	return fmt.Sprintf("sha256 mismatch: got %s, want %s", e.Got, e.Want)
+}
+
+// SourceError is a source that no URL could provide.
+type SourceError struct {
+	Name     string      // e.g. make-4.4.tar.gz
+	Failures []*URLError // one per URL tried, in order
+}
+
+func (e *SourceError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "fetch %s: every URL failed:", e.Name)
+	for _, f := range e.Failures {
+		fmt.Fprintf(&b, "\n\t%s: %v", f.URL, f.Err)
+	}
+	b.WriteString("\n\tcheck the url in fetch and the sum in sha256sums")
+	return b.String()
+}
+
+func (e *SourceError) Unwrap() []error {
+	errs := make([]error, len(e.Failures))
+	for i, f := range e.Failures {
+		errs[i] = f
+	}
+	return errs
+}
+
+// defaultClient bounds connecting and waiting for a response; a stalled
+// body is caught by StallTimeout.
+var defaultClient = &http.Client{Transport: &http.Transport{
+	Proxy:                 http.ProxyFromEnvironment,
+	DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+	TLSHandshakeTimeout:   30 * time.Second,
+	ResponseHeaderTimeout: time.Minute,
+	MaxIdleConnsPerHost:   8,
+	ForceAttemptHTTP2:     true,
+}}
+
+// Path is where the file with the given sha256 is in the cache.
+func (f *Fetcher) Path(sha string) string { return filepath.Join(f.CacheDir, sha) }
+
+// Fetch makes sure every source is in the cache and returns their cache
+// paths in the order of srcs. Missing files are downloaded in parallel;
+// sources with one sha256 are downloaded once. If any source fails, the
+// error lists each one's failures. A canceled ctx stops every download and
+// returns ctx's error; it may leave .part files, never an unverified
+// <sha256>.
+func (f *Fetcher) Fetch(ctx context.Context, srcs []Source) ([]string, error) {
+	if f.CacheDir == "" {
+		return nil, errors.New("fetch: no source cache directory")
+	}
+	for _, s := range srcs {
+		if !validSum(s.SHA256) {
+			return nil, fmt.Errorf("fetch %s: sha256 %q is not 64 lowercase hex digits", s.Name, s.SHA256)
+		}
+	}
+	if err := os.MkdirAll(f.CacheDir, 0o755); err != nil {
+		return nil, fmt.Errorf("fetch: %w", err)
+	}
+	paths := make([]string, len(srcs))
+	errs := make([]error, len(srcs))
+	first := make(map[string]int)
+	prog := newProgress(f.Progress)
+	defer prog.close()
+	sem := make(chan struct{}, f.parallel())
+	var wg sync.WaitGroup
+	for i, s := range srcs {
+		if _, ok := first[s.SHA256]; ok {
+			continue
+		}
+		first[s.SHA256] = i
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			paths[i], errs[i] = f.fetch(ctx, s, prog)
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("fetch: %w", err)
+	}
+	var failed []error
+	for _, err := range errs {
+		if err != nil {
+			failed = append(failed, err)
+		}
+	}
+	switch len(failed) {
+	case 0:
+	case 1:
+		return nil, failed[0]
+	default:
+		return nil, errors.Join(failed...)
+	}
+	for i, s := range srcs {
+		paths[i] = paths[first[s.SHA256]]
+	}
+	return paths, nil
+}
+
+func (f *Fetcher) parallel() int {
+	if f.Parallel > 0 {
+		return f.Parallel
+	}
+	return 4
+}
+
+func (f *Fetcher) logf(format string, args ...any) {
+	if f.Log != nil {
+		f.Log(format, args...)
+	}
+}
+
+// fetch gets one source into the cache.
+func (f *Fetcher) fetch(ctx context.Context, src Source, prog *progress) (string, error) {
+	final := f.Path(src.SHA256)
+	if ok, err := f.cached(src, final); ok || err != nil {
+		return final, err
+	}
+	cands := f.candidates(src)
+	if len(cands) == 0 {
+		return "", fmt.Errorf("fetch %s: not in the cache and no URL to fetch it from; add a url to fetch", src.Name)
+	}
+	part, err := lockPart(ctx, f.CacheDir, src.SHA256)
+	if err != nil {
+		return "", fmt.Errorf("fetch %s: %w", src.Name, err)
+	}
+	defer part.release()
+	// Another process may have finished it while we waited for the lock.
+	if _, err := os.Stat(final); err == nil {
+		return final, nil
+	}
+	var fails []*URLError
+	for _, c := range cands {
+		if c.err == nil {
+			c.err = f.tryURL(ctx, c.url, src, part, prog)
+			if c.err == nil {
+				if err := part.commit(final); err != nil {
+					return "", fmt.Errorf("fetch %s: %w", src.Name, err)
+				}
+				return final, nil
+			}
+			if ctx.Err() != nil {
+				return "", ctx.Err()
+			}
+		}
+		ue := &URLError{URL: c.url, Err: c.err}
+		fails = append(fails, ue)
+		if !c.sourceMirror || !notFound(c.err) {
+			f.logf("%v", ue)
+		}
+	}
+	return "", &SourceError{Name: src.Name, Failures: fails}
+}
+
+// cached reports whether final is in the cache, re-hashing it if f.Verify
+// is set.
+func (f *Fetcher) cached(src Source, final string) (bool, error) {
+	st, err := os.Stat(final)
+	if err != nil || !st.Mode().IsRegular() {
+		return false, nil
+	}
+	if !f.Verify {
+		return true, nil
+	}
+	got, err := hashFile(final)
+	if err != nil {
+		return false, fmt.Errorf("fetch %s: verify cache: %w", src.Name, err)
+	}
+	if got == src.SHA256 {
+		return true, nil
+	}
+	f.logf("fetch %s: cached %s has sha256 %s; fetching it again", src.Name, final, got)
+	if err := os.Remove(final); err != nil {
+		return false, fmt.Errorf("fetch %s: %w", src.Name, err)
+	}
+	return false, nil
+}
+
+type candidate struct {
+	url          string
+	err          error // set when the URL cannot be tried at all
+	sourceMirror bool  // a HDO_SOURCE_MIRRORS base, where a miss is normal
+}
+
+// candidates lists the URLs to try: source mirrors first, then each URL
+// with mirror:// expanded into every configured base.
+func (f *Fetcher) candidates(src Source) []candidate {
+	var out []candidate
+	for _, b := range f.SourceMirrors {
+		out = append(out, candidate{url: strings.TrimRight(b, "/") + "/" + src.SHA256, sourceMirror: true})
+	}
+	for _, raw := range src.URLs {
+		scheme, rest, ok := strings.Cut(raw, "://")
+		if !ok || !strings.EqualFold(scheme, "mirror") {
+			out = append(out, candidate{url: raw})
+			continue
+		}
+		name, p, _ := strings.Cut(rest, "/")
+		bases := f.Mirrors[strings.ToLower(name)]
+		if len(bases) == 0 {
+			out = append(out, candidate{
+				url: "mirror://" + name,
+				err: fmt.Errorf("no mirrors configured; set HDO_MIRROR_%s", strings.ToUpper(name)),
+			})
+		}
+		for _, b := range bases {
+			out = append(out, candidate{url: strings.TrimRight(b, "/") + "/" + p})
+		}
+	}
+	return out
+}
+
+func notFound(err error) bool {
+	var se *statusError
+	return errors.As(err, &se) && (se.code == http.StatusNotFound || se.code == http.StatusGone)
+}
+
+func validSum(s string) bool {
+	if len(s) != sha256.Size*2 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func hashFile(name string) (string, error) {
+	r, err := os.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// parseURL parses a candidate URL for download.
+func parseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return nil, err
+	}
+	return u, nil
+}
