@@ -91,8 +91,13 @@ func (e *Engine) build(ctx context.Context, n *node, r rule, rec *state.Record, 
 	}
 	j.release()
 	if err != nil {
-		err = &ErrFailed{Path: rel, Err: err}
 		e.failed.Store(true)
+		if isReported(err) {
+			// A dependency failed and said so: one line per failure.
+			e.cfg.Status.Done(rel, nil)
+			return fingerprint.Hash{}, &reported{&ErrFailed{Path: rel, Err: err}}
+		}
+		err = &ErrFailed{Path: rel, Err: err}
 		e.cfg.Status.Done(rel, err)
 		return fingerprint.Hash{}, &reported{err}
 	}

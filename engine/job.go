@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/hdo-build/hdo/engine/fingerprint"
@@ -196,12 +197,24 @@ func (j *Job) IfChange(ctx context.Context, force bool, paths ...string) error {
 	if err := j.endWait(ctx); err != nil {
 		return err
 	}
+	var failed []string
 	for i, p := range paths {
-		if errs[i] == nil {
+		switch {
+		case errs[i] == nil:
 			j.addDep(state.Dep{Path: p, Kind: state.IfChange, Hash: hashes[i]})
+		case isReported(errs[i]):
+			// Already shown where it happened: say only which failed.
+			failed = append(failed, p)
+			errs[i] = nil
 		}
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return &reported{fmt.Errorf("%s failed", strings.Join(failed, ", "))}
+	}
+	return nil
 }
 
 // IfCreate records that the target must be rebuilt when the root-relative

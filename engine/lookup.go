@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -163,6 +164,8 @@ func (e *Engine) doFiles(dir string) (map[string]bool, error) {
 	return m, nil
 }
 
+var direntBufs = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
+
 // listDo reads a directory with getdents and returns only the entries
 // named *.do with their d_type: no allocation for the other entries, which
 // in a source tree are nearly all of them. A missing directory is empty.
@@ -176,7 +179,9 @@ func listDo(dir string) (map[string]uint8, error) {
 	}
 	defer syscall.Close(fd)
 	var out map[string]uint8
-	buf := make([]byte, 32<<10)
+	bp := direntBufs.Get().(*[]byte)
+	defer direntBufs.Put(bp)
+	buf := *bp
 	for {
 		n, err := syscall.Getdents(fd, buf)
 		if err == syscall.EINTR {

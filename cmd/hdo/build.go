@@ -96,7 +96,7 @@ func openEngine(e *env, bf *buildFlags) (*engine.Engine, func(), error) {
 		Env:       e.environ,
 		Stderr:    e.stderr,
 		Status:    status,
-		Builtins:  builtins(e),
+		Builtins:  builtins(root),
 	})
 	if err != nil {
 		pool.Close()

@@ -1,9 +1,13 @@
 package main
 
-import "github.com/hdo-build/hdo/engine"
+import (
+	"github.com/hdo-build/hdo/engine"
+	"github.com/hdo-build/hdo/engine/pkgrule"
+)
 
-// builtins returns the built-in rules: targets no .do file covers.
-func builtins(e *env) []engine.Builtin { return nil }
+// builtins returns the built-in rules for the tree at root: the package
+// targets, used where no .do file applies.
+func builtins(root string) []engine.Builtin { return pkgrule.Builtins(root) }
 
 // graphStyle labels package targets in hdo graph.
 func graphStyle() engine.GraphStyle { return engine.GraphStyle{} }

@@ -25,7 +25,7 @@ func openQuery(e *env) (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return engine.New(engine.Config{Root: root, ReadOnly: true, Stderr: e.stderr, Builtins: builtins(e)})
+	return engine.New(engine.Config{Root: root, ReadOnly: true, Stderr: e.stderr, Builtins: builtins(root)})
 }
 
 func oneTarget(e *env, name string, args []string) (*engine.Engine, string, error) {

@@ -119,8 +119,9 @@ func Racy(s Stat, recorded int64) bool {
 func Same(a, b Stat) bool { return a == b }
 
 // HashFile returns the content hash of path. A directory hashes as its
-// sorted list of entry names and types, so adding or removing an entry
-// changes it; a missing file hashes as Absent.
+// sorted list of entry names and types (and symlink targets), so adding,
+// removing or retargeting an entry changes it; a missing file hashes as
+// Absent.
 func HashFile(path string, st Stat) (Hash, error) {
 	if !st.Exists {
 		return Absent, nil
@@ -157,6 +158,13 @@ func hashDir(path string) (Hash, error) {
 	for _, e := range ents {
 		h.Write([]byte(e.Name()))
 		h.Write([]byte{0, byte(e.Type() >> 24), 0})
+		if e.Type()&fs.ModeSymlink != 0 {
+			// A retargeted link changes its directory, even when the old
+			// and new targets hold the same bytes.
+			target, _ := os.Readlink(path + "/" + e.Name())
+			h.Write([]byte(target))
+			h.Write([]byte{0})
+		}
 	}
 	var out Hash
 	h.Sum(out[:0])
