@@ -29,8 +29,8 @@ type Builtin interface {
 	// Match reports whether the builtin builds target (root-relative, e.g.
 	// pkg/make/.pkghash) and returns the rule's ID, which must change
 	// whenever the builtin's output for the same inputs would (e.g.
-	// builtin:pkghash/1).
-	Match(target string) (id string, ok bool)
+	// builtin:pkghash/1). isFile answers from the engine's per-run stats.
+	Match(target string, isFile func(rel string) bool) (id string, ok bool)
 	// Build writes the target's content to j.Out, declaring what it read
 	// with j.IfChange and j.IfCreate.
 	Build(ctx context.Context, j *Job) error
@@ -77,7 +77,7 @@ type Engine struct {
 
 	fpMu sync.Mutex
 	fps  map[string]*fileState
-	dirs map[string]map[string]bool // dir -> its .do files, read once per run
+	dirs map[string]*dirListing // read once per run
 
 	jobs   *jobserver.Pool
 	ownJob bool
@@ -149,7 +149,7 @@ func New(cfg Config) (*Engine, error) {
 		dirty: map[string]*state.Record{},
 		nodes: map[string]*node{},
 		fps:   map[string]*fileState{},
-		dirs:  map[string]map[string]bool{},
+		dirs:  map[string]*dirListing{},
 	}
 	e.waits.init()
 	if cfg.ReadOnly {
@@ -255,6 +255,9 @@ func (e *Engine) fingerprint(rel string) (*fileState, error) {
 	e.fpMu.Unlock()
 	fs.once.Do(func() {
 		fs.at = time.Now().UnixNano()
+		if e.knownAbsent(rel) {
+			return // the directory's listing, read this run, lacks it
+		}
 		fs.stat, fs.err = fingerprint.Of(e.Abs(rel))
 	})
 	return fs, fs.err
@@ -264,9 +267,7 @@ func (e *Engine) fingerprint(rel string) (*fileState, error) {
 func (e *Engine) forget(rel string) {
 	e.fpMu.Lock()
 	delete(e.fps, rel)
-	if strings.HasSuffix(rel, ".do") {
-		delete(e.dirs, parentDir(rel)) // a target that is itself a .do file
-	}
+	delete(e.dirs, parentDir(rel)) // it may have been created or removed
 	e.fpMu.Unlock()
 }
 

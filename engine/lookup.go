@@ -3,12 +3,15 @@ package engine
 import (
 	"bytes"
 	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
+
+	"github.com/hdo-build/hdo/engine/fingerprint"
+	"github.com/hdo-build/hdo/engine/state"
 )
 
 // A rule says how a target is built: by a .do script, by a built-in Go
@@ -79,97 +82,193 @@ func (e *Engine) lookup(target string) (rule, bool, error) {
 		return found, ok, err
 	}
 	for _, b := range e.cfg.Builtins {
-		if id, ok := b.Match(target); ok {
+		if id, ok := b.Match(target, e.isFile); ok {
 			return rule{ID: id, Builtin: b}, true, nil
 		}
 	}
 	return rule{}, false, nil
 }
 
-// findDo returns the first candidate .do file that exists. Directories
-// without any .do file are skipped without building candidate names: most
-// files (sources) live in such directories.
+// findDo returns the first candidate .do file that exists (see
+// candidates), looking names up in per-run directory listings and building
+// candidate names only for directories that hold .do files at all.
 func (e *Engine) findDo(target string) (rule, bool, error) {
-	if strings.HasSuffix(target, ".do") {
+	dir, base := path.Split(target)
+	dir = strings.TrimSuffix(dir, "/")
+	if strings.HasSuffix(base, ".do") {
 		return rule{}, false, nil
 	}
-	var all []rule
-	dir := parentDir(target)
-	for level := 0; ; level++ {
-		dos, err := e.doFiles(dir)
+	var exts []string
+	for i := 0; i < len(base); i++ {
+		if base[i] == '.' {
+			// A leading dot (.pkghash) starts an extension too, as in
+			// default.pkghash.do.
+			exts = append(exts, base[i:])
+		}
+	}
+	rel := base // the target relative to dir
+	for first := true; ; first = false {
+		l, err := e.listing(dir)
 		if err != nil {
 			return rule{}, false, err
 		}
-		if len(dos) > 0 {
-			if all == nil {
-				all = candidates(target)
-			}
-			for _, c := range all {
-				if parentDir(c.Do) == dir && dos[c.Do[len(dir)+boolInt(dir != ""):]] {
-					c.ID = c.Do
-					return c, true, nil
+		if l.dos > 0 {
+			try := func(name, arg2 string) (rule, bool) {
+				if l.isDo(e, dir, name) {
+					do := join(dir, name)
+					return rule{ID: do, Do: do, Arg1: rel, Arg2: arg2}, true
 				}
+				return rule{}, false
+			}
+			if first {
+				if r, ok := try(base+".do", rel); ok {
+					return r, true, nil
+				}
+			}
+			for _, ext := range exts {
+				if r, ok := try("default"+ext+".do", strings.TrimSuffix(rel, ext)); ok {
+					return r, true, nil
+				}
+			}
+			if r, ok := try("default.do", rel); ok {
+				return r, true, nil
 			}
 		}
 		if dir == "" || strings.HasPrefix(dir, "..") {
 			return rule{}, false, nil
 		}
+		i := strings.LastIndexByte(dir, '/')
+		rel = dir[i+1:] + "/" + rel
 		dir = parentDir(dir)
 	}
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+// isFile reports whether the root-relative path is a regular file (or a
+// symlink to one), from this run's memoized stats.
+func (e *Engine) isFile(rel string) bool {
+	fs, err := e.fingerprint(rel)
+	return err == nil && fs.stat.Exists && fs.stat.Mode&syscall.S_IFMT == syscall.S_IFREG
 }
 
-// parentDir returns the root-relative parent of a root-relative directory.
-func parentDir(dir string) string {
-	i := strings.LastIndexByte(dir, '/')
+// parentDir returns the root-relative parent of a root-relative path.
+func parentDir(p string) string {
+	i := strings.LastIndexByte(p, '/')
 	if i < 0 {
 		return ""
 	}
-	return dir[:i]
+	return p[:i]
 }
 
-// doFiles returns the names of the .do files in a root-relative directory
-// that are files (or symlinks to files), read once per run.
-func (e *Engine) doFiles(dir string) (map[string]bool, error) {
+// dirListing is one directory's entries, read once per run: rule lookup
+// finds .do files in it, and a file known to be absent from it needs no
+// stat.
+type dirListing struct {
+	names map[string]uint8 // name -> d_type
+	dos   int              // how many names end in .do
+}
+
+// has reports whether the directory holds name.
+func (l *dirListing) has(name string) bool {
+	_, ok := l.names[name]
+	return ok
+}
+
+// isDo reports whether name is a .do file: a regular file or a symlink to
+// one.
+func (l *dirListing) isDo(e *Engine, dir, name string) bool {
+	typ, ok := l.names[name]
+	if !ok {
+		return false
+	}
+	if typ == syscall.DT_REG {
+		return true
+	}
+	if typ == syscall.DT_LNK || typ == syscall.DT_UNKNOWN {
+		fs, err := e.fingerprint(join(dir, name))
+		return err == nil && fs.stat.Exists && fs.stat.Mode&syscall.S_IFMT == syscall.S_IFREG
+	}
+	return false
+}
+
+// listing returns the listing of a root-relative directory.
+func (e *Engine) listing(dir string) (*dirListing, error) {
 	e.fpMu.Lock()
-	m, ok := e.dirs[dir]
+	l, ok := e.dirs[dir]
 	e.fpMu.Unlock()
 	if ok {
-		return m, nil
+		return l, nil
 	}
-	abs := e.Abs(dir)
-	names, err := listDo(abs)
+	names, err := e.readListing(dir)
 	if err != nil {
 		return nil, err
 	}
-	m = map[string]bool{}
-	for name, typ := range names {
-		if typ == syscall.DT_REG {
-			m[name] = true
-		} else if typ == syscall.DT_LNK || typ == syscall.DT_UNKNOWN {
-			if st, err := os.Stat(filepath.Join(abs, name)); err == nil && st.Mode().IsRegular() {
-				m[name] = true
-			}
+	l = &dirListing{names: names}
+	for n := range names {
+		if strings.HasSuffix(n, ".do") {
+			l.dos++
 		}
 	}
 	e.fpMu.Lock()
-	e.dirs[dir] = m
+	if prev, ok := e.dirs[dir]; ok {
+		l = prev
+	} else {
+		e.dirs[dir] = l
+	}
 	e.fpMu.Unlock()
-	return m, nil
+	return l, nil
+}
+
+// knownAbsent reports whether this run's listing of rel's directory, if
+// one was read, shows that rel does not exist.
+func (e *Engine) knownAbsent(rel string) bool {
+	dir, name := parentDir(rel), rel[strings.LastIndexByte(rel, '/')+1:]
+	e.fpMu.Lock()
+	l, ok := e.dirs[dir]
+	e.fpMu.Unlock()
+	return ok && !l.has(name)
+}
+
+// readListing returns a directory's entries: from the state if the
+// directory's stat is unchanged since its listing was recorded (and was not
+// racy), else read afresh and recorded.
+func (e *Engine) readListing(dir string) (map[string]uint8, error) {
+	key := dir + "/"
+	at := time.Now().UnixNano()
+	st, err := fingerprint.Of(e.Abs(dir))
+	if err != nil {
+		return nil, err
+	}
+	if rec := e.record(key); rec != nil && rec.Listing != nil && rec.Stat == st && !fingerprint.Racy(rec.Stat, rec.Recorded) {
+		names := make(map[string]uint8, len(rec.Listing))
+		for _, ent := range rec.Listing {
+			names[ent.Name] = ent.Type
+		}
+		return names, nil
+	}
+	var names map[string]uint8
+	if st.IsDir() {
+		if names, err = readNames(e.Abs(dir)); err != nil {
+			return nil, err
+		}
+	}
+	list := make([]state.Entry, 0, len(names))
+	for n, t := range names {
+		list = append(list, state.Entry{Name: n, Type: t})
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	e.recMu.Lock()
+	r := &state.Record{Path: key, Stat: st, Recorded: at, Listing: list}
+	e.recs[key] = r
+	e.dirty[key] = r
+	e.recMu.Unlock()
+	return names, nil
 }
 
 var direntBufs = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
 
-// listDo reads a directory with getdents and returns only the entries
-// named *.do with their d_type: no allocation for the other entries, which
-// in a source tree are nearly all of them. A missing directory is empty.
-func listDo(dir string) (map[string]uint8, error) {
+// readNames reads a directory with getdents and returns its entries with
+// their d_type. A missing directory is empty.
+func readNames(dir string) (map[string]uint8, error) {
 	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		if err == syscall.ENOENT || err == syscall.ENOTDIR {
@@ -178,7 +277,7 @@ func listDo(dir string) (map[string]uint8, error) {
 		return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
 	}
 	defer syscall.Close(fd)
-	var out map[string]uint8
+	out := map[string]uint8{}
 	bp := direntBufs.Get().(*[]byte)
 	defer direntBufs.Put(bp)
 	buf := *bp
@@ -203,11 +302,8 @@ func listDo(dir string) (map[string]uint8, error) {
 			if i := bytes.IndexByte(name, 0); i >= 0 {
 				name = name[:i]
 			}
-			if bytes.HasSuffix(name, []byte(".do")) {
-				if out == nil {
-					out = map[string]uint8{}
-				}
-				out[string(name)] = b[18]
+			if s := string(name); s != "." && s != ".." {
+				out[s] = b[18]
 			}
 			b = b[reclen:]
 		}

@@ -147,7 +147,7 @@ func (e *Engine) Targets() []string {
 
 // Sources lists every recorded file that is not a target, sorted.
 func (e *Engine) Sources() []string {
-	return e.listRecords(func(r *state.Record) bool { return !r.Target })
+	return e.listRecords(func(r *state.Record) bool { return !r.Target && r.Listing == nil })
 }
 
 func (e *Engine) listRecords(keep func(*state.Record) bool) []string {

@@ -47,12 +47,12 @@ type rule struct {
 }
 
 // Match reports whether target is this rule's file inside a package dir.
-func (r *rule) Match(target string) (string, bool) {
+func (r *rule) Match(target string, isFile func(string) bool) (string, bool) {
 	dir, base := path.Split(target)
 	if base != r.name || dir == "" {
 		return "", false
 	}
-	if !IsPackageDir(r.root, strings.TrimSuffix(dir, "/")) {
+	if !isFile(dir+pkgspec.BuildFile) && !isFile(dir+pkgspec.SeedLockFile) {
 		return "", false
 	}
 	return r.id, true

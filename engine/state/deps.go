@@ -7,11 +7,13 @@ import (
 	"github.com/hdo-build/hdo/engine/fingerprint"
 )
 
-// A record's blob: version byte 1, flags byte (1 exists, 2 always,
-// 4 building, 8 has stamp), varints size, mtime, ctime, ino, mode,
-// recorded, build id, built; 32 hash bytes; 32 stamp bytes if flagged;
-// then each dependency: kind byte, uvarint path length, path bytes, 32 hash
-// bytes.
+// A record's blob: version byte 2, flags byte (1 exists, 2 always,
+// 4 building, 8 has stamp, 16 target, 32 listing), uvarint-length-prefixed
+// path and rule, varints size, mtime, ctime, ino, mode, recorded, build id,
+// built; 32 hash bytes; 32 stamp bytes if flagged; a listing if flagged
+// (uvarint count, then per entry: type byte, uvarint name length, name);
+// then each dependency: kind byte, uvarint path length, path bytes, 32
+// hash bytes.
 
 var errCorrupt = errors.New("corrupt record")
 
@@ -20,28 +22,38 @@ const (
 	flagAlways
 	flagBuilding
 	flagStamp
+	flagTarget
+	flagListing
 )
 
+const blobVersion = 2
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
 func encode(r *Record) []byte {
-	n := 2 + 8*binary.MaxVarintLen64 + 64
+	n := 2 + 2*binary.MaxVarintLen64 + len(r.Path) + len(r.Rule) + 8*binary.MaxVarintLen64 + 64
 	for _, d := range r.Deps {
 		n += 1 + binary.MaxVarintLen64 + len(d.Path) + 32
 	}
 	b := make([]byte, 0, n)
 	var flags byte
-	if r.Stat.Exists {
-		flags |= flagExists
+	for _, f := range []struct {
+		on   bool
+		flag byte
+	}{
+		{r.Stat.Exists, flagExists}, {r.Always, flagAlways}, {r.Building, flagBuilding},
+		{r.Stamp != (fingerprint.Hash{}), flagStamp}, {r.Target, flagTarget}, {r.Listing != nil, flagListing},
+	} {
+		if f.on {
+			flags |= f.flag
+		}
 	}
-	if r.Always {
-		flags |= flagAlways
-	}
-	if r.Building {
-		flags |= flagBuilding
-	}
-	if r.Stamp != (fingerprint.Hash{}) {
-		flags |= flagStamp
-	}
-	b = append(b, 1, flags)
+	b = append(b, blobVersion, flags)
+	b = appendString(b, r.Path)
+	b = appendString(b, r.Rule)
 	for _, v := range []int64{r.Stat.Size, r.Stat.Mtime, r.Stat.Ctime, int64(r.Stat.Ino), int64(r.Stat.Mode), r.Recorded, r.BuildID, r.Built} {
 		b = binary.AppendVarint(b, v)
 	}
@@ -49,62 +61,105 @@ func encode(r *Record) []byte {
 	if flags&flagStamp != 0 {
 		b = append(b, r.Stamp[:]...)
 	}
+	if flags&flagListing != 0 {
+		b = binary.AppendUvarint(b, uint64(len(r.Listing)))
+		for _, e := range r.Listing {
+			b = append(b, e.Type)
+			b = appendString(b, e.Name)
+		}
+	}
 	for _, d := range r.Deps {
 		b = append(b, byte(d.Kind))
-		b = binary.AppendUvarint(b, uint64(len(d.Path)))
-		b = append(b, d.Path...)
+		b = appendString(b, d.Path)
 		b = append(b, d.Hash[:]...)
 	}
 	return b
 }
 
+// decoder reads a record blob; the first error sticks.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		d.b = nil
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		d.b = nil
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) bytes(n uint64) []byte {
+	if uint64(len(d.b)) < n {
+		d.err = errCorrupt
+		d.b = nil
+		return nil
+	}
+	out := d.b[:n]
+	d.b = d.b[n:]
+	return out
+}
+
+func (d *decoder) string() string { return string(d.bytes(d.uvarint())) }
+
 func decode(r *Record, b []byte) error {
-	if len(b) < 2 || b[0] != 1 {
+	if len(b) < 2 || b[0] != blobVersion {
 		return errCorrupt
 	}
 	flags := b[1]
-	b = b[2:]
-	var vals [8]int64
-	for i := range vals {
-		v, n := binary.Varint(b)
-		if n <= 0 {
-			return errCorrupt
-		}
-		vals[i] = v
-		b = b[n:]
-	}
+	d := &decoder{b: b[2:]}
+	r.Path = d.string()
+	r.Rule = d.string()
 	r.Stat.Exists = flags&flagExists != 0
 	r.Always = flags&flagAlways != 0
 	r.Building = flags&flagBuilding != 0
-	r.Stat.Size, r.Stat.Mtime, r.Stat.Ctime = vals[0], vals[1], vals[2]
-	r.Stat.Ino, r.Stat.Mode = uint64(vals[3]), uint32(vals[4])
-	r.Recorded, r.BuildID, r.Built = vals[5], vals[6], vals[7]
-	if len(b) < 32 {
-		return errCorrupt
-	}
-	copy(r.Hash[:], b)
-	b = b[32:]
+	r.Target = flags&flagTarget != 0
+	r.Stat.Size, r.Stat.Mtime, r.Stat.Ctime = d.varint(), d.varint(), d.varint()
+	r.Stat.Ino, r.Stat.Mode = uint64(d.varint()), uint32(d.varint())
+	r.Recorded, r.BuildID, r.Built = d.varint(), d.varint(), d.varint()
+	copy(r.Hash[:], d.bytes(32))
 	if flags&flagStamp != 0 {
-		if len(b) < 32 {
+		copy(r.Stamp[:], d.bytes(32))
+	}
+	r.Listing = nil
+	if flags&flagListing != 0 {
+		n := d.uvarint()
+		if n > uint64(len(d.b)) {
 			return errCorrupt
 		}
-		copy(r.Stamp[:], b)
-		b = b[32:]
+		r.Listing = make([]Entry, 0, n)
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			typ := d.bytes(1)
+			if d.err != nil {
+				break
+			}
+			r.Listing = append(r.Listing, Entry{Type: typ[0], Name: d.string()})
+		}
 	}
 	r.Deps = nil
-	for len(b) > 0 {
-		kind := DepKind(b[0])
-		b = b[1:]
-		l, n := binary.Uvarint(b)
-		if n <= 0 || uint64(len(b)-n) < l+32 {
-			return errCorrupt
+	for len(d.b) > 0 && d.err == nil {
+		kind := d.bytes(1)
+		if d.err != nil {
+			break
 		}
-		b = b[n:]
-		d := Dep{Kind: kind, Path: string(b[:l])}
-		b = b[l:]
-		copy(d.Hash[:], b[:32])
-		b = b[32:]
-		r.Deps = append(r.Deps, d)
+		dep := Dep{Kind: DepKind(kind[0]), Path: d.string()}
+		copy(dep.Hash[:], d.bytes(32))
+		r.Deps = append(r.Deps, dep)
 	}
-	return nil
+	return d.err
 }

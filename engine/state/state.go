@@ -6,9 +6,12 @@
 package state
 
 import (
+	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -56,6 +59,17 @@ type Record struct {
 	Deps     []Dep
 	BuildID  int64 // changes on every completed build; tells one process another built it
 	Built    int64 // ns wall time the last build finished
+
+	// Listing is set on directory-listing records, whose Path ends in "/":
+	// the directory's entries when it had Stat, so that a run finds an
+	// unchanged directory's .do files and absent files with one stat.
+	Listing []Entry
+}
+
+// Entry is one directory entry of a listing.
+type Entry struct {
+	Name string // e.g. default.do
+	Type uint8  // d_type, e.g. DT_REG
 }
 
 // Ident is the identity dependents compare: the redo-stamp if one was
@@ -99,9 +113,9 @@ func Open(root string) (*DB, error) {
 }
 
 // The files table keeps the path, the target flag and the rule as columns
-// (for people reading the database with sqlite3) and everything else packed
-// in one blob: loading a whole tree's state is one query scanning four
-// columns per file (see encode.go).
+// (for people reading the database with sqlite3) and the whole record,
+// those included, packed in one blob: loading a tree's state is one query
+// reading one column per file (see deps.go).
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
@@ -154,32 +168,51 @@ type scanner interface{ Scan(...any) error }
 func scan(row scanner) (*Record, error) {
 	r := &Record{}
 	var blob []byte
-	if err := row.Scan(&r.Path, &r.Target, &r.Rule, &blob); err != nil {
+	if err := row.Scan(&blob); err != nil {
 		return nil, err
 	}
 	if err := decode(r, blob); err != nil {
-		return nil, fmt.Errorf("record %s: %w", r.Path, err)
+		return nil, err
 	}
 	return r, nil
 }
 
 // LoadAll reads every record. A no-op run reads the state once this way
-// instead of one query per file.
+// instead of one query per file; it talks to the sqlite driver directly,
+// since database/sql's per-row conversions cost more than the decoding.
 func (s *DB) LoadAll() (map[string]*Record, error) {
-	rows, err := s.db.Query(`SELECT ` + columns + ` FROM files`)
+	conn, err := s.db.Conn(context.Background())
 	if err != nil {
 		return nil, fmt.Errorf("state %s: %w", s.Path, err)
 	}
-	defer rows.Close()
+	defer conn.Close()
 	m := make(map[string]*Record)
-	for rows.Next() {
-		r, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("state %s: %w", s.Path, err)
+	err = conn.Raw(func(dc any) error {
+		q, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return errors.New("sqlite driver cannot query")
 		}
-		m[r.Path] = r
-	}
-	if err := rows.Err(); err != nil {
+		rows, err := q.QueryContext(context.Background(), `SELECT rec FROM files`, nil)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		dest := make([]driver.Value, 1)
+		for {
+			if err := rows.Next(dest); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			blob, _ := dest[0].([]byte)
+			r := &Record{}
+			if err := decode(r, blob); err != nil {
+				return err
+			}
+			m[r.Path] = r
+		}
+	})
+	if err != nil {
 		return nil, fmt.Errorf("state %s: %w", s.Path, err)
 	}
 	return m, nil
@@ -187,7 +220,7 @@ func (s *DB) LoadAll() (map[string]*Record, error) {
 
 // Get reads one record; it returns nil, nil if there is none.
 func (s *DB) Get(path string) (*Record, error) {
-	r, err := scan(s.db.QueryRow(`SELECT `+columns+` FROM files WHERE path = ?`, path))
+	r, err := scan(s.db.QueryRow(`SELECT rec FROM files WHERE path = ?`, path))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
