@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hdo-build/hdo/engine"
+	"github.com/hdo-build/hdo/engine/fetch"
+	"github.com/hdo-build/hdo/engine/pkgspec"
+)
+
+func init() {
+	register("fetch", verb{
+		usage: "fetch PKGDIR...",
+		help:  "download and verify the sources of packages into the source cache",
+		run:   fetchVerb,
+	})
+}
+
+func fetchVerb(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "fetch", "fetch PKGDIR...")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("fetch needs a package directory")
+	}
+	root, err := engine.FindRoot(e.cwd, e.getenv)
+	if err != nil {
+		return err
+	}
+	var srcs []fetch.Source
+	for _, a := range fs.Args() {
+		p, err := pkgspec.Load(root, absFrom(e.cwd, a))
+		if err != nil {
+			return err
+		}
+		for _, s := range p.Sources {
+			srcs = append(srcs, fetch.Source(s))
+		}
+	}
+	f := newFetcher(e)
+	f.Log = func(format string, args ...any) { fmt.Fprintf(e.stderr, "hdo: "+format+"\n", args...) }
+	paths, err := f.Fetch(ctx, srcs)
+	if err != nil {
+		return err
+	}
+	for i, p := range paths {
+		fmt.Fprintf(e.stdout, "%s %s\n", p, srcs[i].Name)
+	}
+	return nil
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/hdo-build/hdo/engine/fetch"
+	"golang.org/x/term"
+)
+
+// cacheDir returns hdo's per-user cache directory: $XDG_CACHE_HOME/hdo,
+// else ~/.cache/hdo. It holds the source cache (sources/), the store
+// (store/), build work dirs (build/) and the seed cache (bootstrap/).
+func cacheDir(e *env) string {
+	if d := e.getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "hdo")
+	}
+	home := e.getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	return filepath.Join(home, ".cache", "hdo")
+}
+
+// isTerminal reports whether w is a terminal, for progress displays.
+func isTerminal(e *env, w any) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd())) && e.getenv("TERM") != "dumb"
+}
+
+// newFetcher returns the source fetcher configured from the environment:
+// HDO_SOURCE_MIRRORS, HDO_MIRROR_<NAME> (and the host's apt sources for
+// mirror://debian/).
+func newFetcher(e *env) *fetch.Fetcher {
+	f := &fetch.Fetcher{
+		CacheDir:      filepath.Join(cacheDir(e), "sources"),
+		SourceMirrors: fetch.SourceMirrorsFromEnv(e.environ),
+		Mirrors:       fetch.MirrorsFromEnv(e.environ),
+	}
+	if isTerminal(e, e.stderr) {
+		f.Progress = e.stderr
+	}
+	return f
+}
+
+// absFrom resolves p against cwd.
+func absFrom(cwd, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(cwd, p)
+}
+
+// baseName is the last element of a path, e.g. the key name of
+// keys/mycache.
+func baseName(p string) string { return filepath.Base(p) }
