@@ -187,10 +187,16 @@ func (e *Engine) Whichdo(rel string) (tried []string, found string, err error) {
 type GraphStyle struct {
 	Node func(path string) (label, attrs string)
 	Edge func(from, to string) (attrs string)
+	// Skip hides an edge (and what is only reachable through it).
+	Skip func(from, to string) bool
+	// IfCreate shows redo-ifcreate dependencies (files that must not
+	// exist) as dashed edges; they are hidden otherwise.
+	IfCreate bool
 }
 
 // Graph writes the recorded dependency graph below the targets in DOT.
-// Targets are boxes, sources ellipses; ifcreate dependencies are dashed.
+// Targets are boxes, sources ellipses; ifcreate dependencies, if shown,
+// are dashed.
 func (e *Engine) Graph(w io.Writer, targets []string, style GraphStyle) error {
 	seen := map[string]bool{}
 	var nodes []string
@@ -208,6 +214,9 @@ func (e *Engine) Graph(w io.Writer, targets []string, style GraphStyle) error {
 			return
 		}
 		for _, d := range rec.Deps {
+			if (d.Kind == state.IfCreate && !style.IfCreate) || (style.Skip != nil && style.Skip(p, d.Path)) {
+				continue
+			}
 			attrs := ""
 			if d.Kind == state.IfCreate {
 				attrs = "style=dashed"

@@ -8,6 +8,3 @@ import (
 // builtins returns the built-in rules for the tree at root: the package
 // targets, used where no .do file applies.
 func builtins(root string) []engine.Builtin { return pkgrule.Builtins(root) }
-
-// graphStyle labels package targets in hdo graph.
-func graphStyle() engine.GraphStyle { return engine.GraphStyle{} }

@@ -15,7 +15,6 @@ func init() {
 	register("sources", verb{usage: "sources", help: "list every source file hdo has seen", run: listVerb("sources")})
 	register("whichdo", verb{usage: "whichdo TARGET", help: "list the .do files tried for TARGET, the one used last", run: whichdoVerb})
 	register("why", verb{usage: "why TARGET...", help: "explain why each TARGET is out of date", run: whyVerb})
-	register("graph", verb{usage: "graph TARGET...", help: "print the recorded dependency graph in DOT", run: graphVerb})
 	register("install-links", verb{usage: "install-links DIR", help: "write redo, redo-ifchange, ... symlinks to hdo into DIR", run: installLinksVerb})
 }
 
@@ -135,30 +134,6 @@ func whyVerb(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%s: %s\n", a, r)
 	}
 	return nil
-}
-
-func graphVerb(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "graph", "graph TARGET...")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		return usagef("graph needs a target")
-	}
-	eng, err := openQuery(e)
-	if err != nil {
-		return err
-	}
-	defer eng.Close()
-	var rels []string
-	for _, a := range fs.Args() {
-		rel, err := eng.Rel(e.cwd, a)
-		if err != nil {
-			return err
-		}
-		rels = append(rels, rel)
-	}
-	return eng.Graph(e.stdout, rels, graphStyle())
 }
 
 func installLinksVerb(ctx context.Context, e *env, args []string) error {

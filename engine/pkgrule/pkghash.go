@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hdo-build/hdo/bootstrap"
 	"github.com/hdo-build/hdo/engine"
 	"github.com/hdo-build/hdo/engine/pkgspec"
 	"github.com/zeebo/blake3"
@@ -20,10 +21,6 @@ import (
 // EncodingVersion is the version of the .pkghash encoding; it is the first
 // line of every hashed stream.
 const EncodingVersion = 1
-
-// SeedFormat is the version of the seed tarball format, hashed into a seed
-// package's .pkghash with its lock.
-const SeedFormat = 1
 
 // Input is one line of the hashed stream, with a note for people
 // (hdo hash-inputs) that is not hashed.
@@ -39,7 +36,7 @@ type Input struct {
 // The hashed stream is these lines, each ending in "\n":
 //
 //	hdo-pkghash 1
-//	build <blake3 hex of the build script>       (a seed: seed <blake3 hex of seed.lock> <SeedFormat>)
+//	build <blake3 hex of the build script>       (a seed: seed <bootstrap.Lock.Key()>)
 //	sum <sha256 hex> <Go-quoted file name>       one per sha256sums entry, sorted by name
 //	files <blake3 hex of the files/ encoding>    see FilesHash
 //	run-dep <pkghash>                            one per run-dep, sorted
@@ -47,7 +44,11 @@ type Input struct {
 func Hash(root string, p *pkgspec.Package, files []pkgspec.FileEntry, depHash func(dir string) (string, error)) (string, []Input, error) {
 	in := []Input{{Line: fmt.Sprintf("hdo-pkghash %d", EncodingVersion)}}
 	if p.Seed {
-		in = append(in, Input{Line: fmt.Sprintf("seed %s %d", b3(p.SeedLock), SeedFormat), Note: fmt.Sprintf("%s, %d bytes", path.Join(p.Dir, pkgspec.SeedLockFile), len(p.SeedLock))})
+		lock, err := bootstrap.ParseLock(path.Join(p.Dir, pkgspec.SeedLockFile), p.SeedLock)
+		if err != nil {
+			return "", nil, err
+		}
+		in = append(in, Input{Line: "seed " + lock.Key(), Note: fmt.Sprintf("%s: bootstrap format %d, lock without comments, stage0 sources", path.Join(p.Dir, pkgspec.SeedLockFile), bootstrap.FormatVersion)})
 	} else {
 		in = append(in, Input{Line: "build " + b3(p.Build), Note: fmt.Sprintf("%s, %d bytes", path.Join(p.Dir, pkgspec.BuildFile), len(p.Build))})
 	}

@@ -1,0 +1,263 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/renameio/v2"
+
+	"github.com/hdo-build/hdo/engine/archive"
+)
+
+// StaleAge is how old a temporary entry must be before Open removes it:
+// far longer than any extraction takes.
+const StaleAge = time.Hour
+
+// Store is a directory of extracted packages.
+type Store struct {
+	Dir string // e.g. /home/me/.cache/hdo/store
+}
+
+// DefaultDir returns the store directory of the current user:
+// $XDG_CACHE_HOME/hdo/store, else $HOME/.cache/hdo/store.
+func DefaultDir() (string, error) {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("store: no cache directory (%v); set XDG_CACHE_HOME or HOME", err)
+	}
+	return filepath.Join(cache, "hdo", "store"), nil
+}
+
+// Open creates the store directory dir if needed and removes temporary
+// entries older than StaleAge that crashed extractions left behind.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	s := &Store{Dir: dir}
+	// A stale entry left in place costs only disk space, and another
+	// process may be removing it at the same time, so failures are not
+	// worth failing Open for.
+	s.CleanTemp(StaleAge)
+	return s, nil
+}
+
+// checkHash refuses anything but 64 lowercase hex digits, so that a hash
+// from a hostile source can never name a path outside the store.
+func checkHash(pkghash string) error {
+	if len(pkghash) != 64 || strings.Trim(pkghash, "0123456789abcdef") != "" {
+		return fmt.Errorf("store: invalid package hash %q: want 64 lowercase hex digits", pkghash)
+	}
+	return nil
+}
+
+// Path is where the tree of pkghash is (or would be) in the store.
+func (s *Store) Path(pkghash string) string { return filepath.Join(s.Dir, pkghash) }
+
+func (s *Store) manifestPath(pkghash string) string {
+	return filepath.Join(s.Dir, pkghash+".manifest")
+}
+
+// has reports whether the tree of pkghash is complete: its manifest is
+// written before the tree is renamed into place, so both exist.
+func (s *Store) has(pkghash string) (bool, error) {
+	info, err := os.Lstat(s.Path(pkghash))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: %w", err)
+	}
+	if !info.IsDir() {
+		return false, fmt.Errorf("store: %s is not a directory; remove it", s.Path(pkghash))
+	}
+	if _, err := os.Lstat(s.manifestPath(pkghash)); err != nil {
+		return false, nil
+	}
+	return true, nil
+}
+
+// Ensure returns the directory holding the extracted tree of the package
+// pkghash, extracting the tarball at tarballPath first if the store does
+// not have it yet. The tree is read-only and has a manifest (see Manifest).
+//
+// Concurrent calls for one hash, in one process or several, all succeed
+// with the same directory. A tarball that archive.Extract refuses is an
+// error naming it, and leaves nothing in the store.
+//
+// The store trusts its key: a tarball with different content under a hash
+// already present is not read. Compare Manifest(pkghash).ContentHash where
+// that matters.
+func (s *Store) Ensure(ctx context.Context, pkghash, tarballPath string) (string, error) {
+	if err := checkHash(pkghash); err != nil {
+		return "", err
+	}
+	ok, err := s.has(pkghash)
+	if err != nil {
+		return "", err
+	}
+	if ok {
+		return s.Path(pkghash), nil
+	}
+	if _, err := os.Lstat(s.Path(pkghash)); err == nil {
+		// A tree without its manifest was damaged by hand: start over.
+		if err := s.Remove(pkghash); err != nil {
+			return "", err
+		}
+	}
+	return s.install(ctx, pkghash, tarballPath)
+}
+
+// install extracts tarballPath into a temporary directory, writes its
+// manifest and renames it into place. If another process won the race,
+// its tree is kept and ours removed.
+func (s *Store) install(ctx context.Context, pkghash, tarballPath string) (string, error) {
+	f, err := os.Open(tarballPath)
+	if err != nil {
+		return "", fmt.Errorf("store: %w", err)
+	}
+	defer f.Close()
+	tmp, err := os.MkdirTemp(s.Dir, ".tmp-"+pkghash+"-")
+	if err != nil {
+		return "", fmt.Errorf("store: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			removeTree(tmp)
+		}
+	}()
+	// ReadOnly turns this into 0555, the mode of every package root.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return "", fmt.Errorf("store: %w", err)
+	}
+	l, err := archive.ExtractListing(ctx, f, tmp, archive.Options{ReadOnly: true})
+	if err != nil {
+		return "", fmt.Errorf("store: unpack %s: %w", tarballPath, err)
+	}
+	m := Manifest{ContentHash: l.ContentHash, Entries: l.Entries}
+	if err := renameio.WriteFile(s.manifestPath(pkghash), m.Encode(), 0o444); err != nil {
+		return "", fmt.Errorf("store: %w", err)
+	}
+	if err := syncFS(tmp); err != nil {
+		return "", fmt.Errorf("store: sync %s: %w", tmp, err)
+	}
+	dir := s.Path(pkghash)
+	if err := os.Rename(tmp, dir); err != nil {
+		if ok, _ := s.has(pkghash); ok {
+			return dir, nil // another process installed it first
+		}
+		return "", fmt.Errorf("store: install %s: %w", dir, err)
+	}
+	done = true
+	if err := syncDir(s.Dir); err != nil {
+		return "", fmt.Errorf("store: sync %s: %w", s.Dir, err)
+	}
+	return dir, nil
+}
+
+// Manifest returns the manifest of the package pkghash, which must be in
+// the store.
+func (s *Store) Manifest(pkghash string) (Manifest, error) {
+	if err := checkHash(pkghash); err != nil {
+		return Manifest{}, err
+	}
+	data, err := os.ReadFile(s.manifestPath(pkghash))
+	if err != nil {
+		return Manifest{}, fmt.Errorf("store: %w", err)
+	}
+	m, err := ParseManifest(data)
+	if err != nil {
+		return Manifest{}, fmt.Errorf("store: %s: %w; remove the package from the store to extract it again", s.manifestPath(pkghash), err)
+	}
+	return m, nil
+}
+
+// Remove deletes the package pkghash from the store. Removing a package
+// that is not there is not an error.
+func (s *Store) Remove(pkghash string) error {
+	if err := checkHash(pkghash); err != nil {
+		return err
+	}
+	// Renaming the tree away first keeps "a tree has a manifest" true at
+	// every instant.
+	trash := filepath.Join(s.Dir, fmt.Sprintf(".tmp-%s-rm%d", pkghash, rand.Uint64()))
+	err := os.Rename(s.Path(pkghash), trash)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("store: remove %s: %w", pkghash, err)
+	}
+	if err := os.Remove(s.manifestPath(pkghash)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("store: remove %s: %w", pkghash, err)
+	}
+	if err == nil {
+		if err := removeTree(trash); err != nil {
+			return fmt.Errorf("store: remove %s: %w", pkghash, err)
+		}
+	}
+	return nil
+}
+
+// List returns the hashes of the complete packages in the store, sorted.
+func (s *Store) List() ([]string, error) {
+	ents, err := os.ReadDir(s.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() && checkHash(e.Name()) == nil {
+			if ok, _ := s.has(e.Name()); ok {
+				out = append(out, e.Name())
+			}
+		}
+	}
+	return out, nil
+}
+
+// CleanTemp removes temporary entries (names starting with ".": unfinished
+// extractions, removals and manifest writes) last modified more than age
+// ago. A younger one may belong to a running extraction.
+func (s *Store) CleanTemp(age time.Duration) error {
+	ents, err := os.ReadDir(s.Dir)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	var errs []error
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || time.Since(info.ModTime()) < age {
+			continue
+		}
+		if err := removeTree(filepath.Join(s.Dir, e.Name())); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("store: clean: %w", err)
+	}
+	return nil
+}
+
+// removeTree removes a tree whose directories may be read-only, which the
+// owner can remove only after making them writable again.
+func removeTree(dir string) error {
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		// WalkDir calls this for a directory before reading it, so even a
+		// mode 0 directory can be opened next. Symlinks are never chmodded.
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
+}

@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// userDirEnv names the work directory of a test re-executed as a normal
+// user by runAsUser.
+const userDirEnv = "HDO_TEST_USER_DIR"
+
+// runAsUser runs body in a directory owned by the current user. Tests run
+// as root ignore permission bits, so as root it re-executes the test
+// binary as uid 65534 to see what a normal user would.
+func runAsUser(t *testing.T, body func(t *testing.T, dir string)) {
+	t.Helper()
+	if dir := os.Getenv(userDirEnv); dir != "" {
+		body(t, dir)
+		return
+	}
+	if os.Getuid() != 0 {
+		body(t, t.TempDir())
+		return
+	}
+	base, err := os.MkdirTemp("", "hdo-user-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeTree(base) })
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := filepath.Join(base, "test.bin")
+	if err := os.WriteFile(self, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(base, "work")
+	if err := os.Mkdir(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(work, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, "-test.run=^"+t.Name()+"$", "-test.v")
+	cmd.Dir = work
+	cmd.Env = append(os.Environ(), userDirEnv+"="+work)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Skipf("cannot run the test as uid 65534 here: %v", err)
+	}
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
+		t.Fatalf("%s as uid 65534: %v\n%s", t.Name(), err, out)
+	}
+}
+
+// TestStoreAsUser checks what only a normal user sees: read-only trees
+// really are read-only, and the store can still remove them.
+func TestStoreAsUser(t *testing.T) {
+	runAsUser(t, func(t *testing.T, dir string) {
+		if os.Getuid() == 0 {
+			t.Fatal("still root")
+		}
+		s, err := Open(filepath.Join(dir, "store"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tarball := writeTarball(t, makeFiles)
+		var wg sync.WaitGroup
+		errs := make([]error, 8)
+		for i := range errs {
+			wg.Go(func() { _, errs[i] = s.Ensure(context.Background(), hashA, tarball) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("Ensure %d: %v", i, err)
+			}
+		}
+		if _, err := s.install(context.Background(), hashA, tarball); err != nil {
+			t.Errorf("losing install: %v", err)
+		}
+		if diff := cmp.Diff([]string{hashA, hashA + ".manifest"}, dirNames(t, s)); diff != "" {
+			t.Errorf("store directory (-want +got):\n%s", diff)
+		}
+		for _, p := range []string{"new", "usr/new", "usr/bin/make"} {
+			if err := os.WriteFile(filepath.Join(s.Path(hashA), p), nil, 0o644); err == nil {
+				t.Errorf("wrote %s in a read-only tree", p)
+			}
+		}
+		if _, err := s.Ensure(context.Background(), hashB, hostileTarball(t)); err == nil {
+			t.Errorf("Ensure accepted a hostile tarball")
+		}
+		if err := s.Remove(hashA); err != nil {
+			t.Error(err)
+		}
+		// A crashed extraction of a read-only tree is cleaned up too.
+		if _, err := s.Ensure(context.Background(), hashB, tarball); err != nil {
+			t.Fatal(err)
+		}
+		stale := filepath.Join(s.Dir, ".tmp-"+hashB+"-1")
+		if err := os.Rename(s.Path(hashB), stale); err != nil {
+			t.Fatal(err)
+		}
+		old := time.Now().Add(-2 * StaleAge)
+		os.Chtimes(stale, old, old)
+		if err := s.CleanTemp(StaleAge); err != nil {
+			t.Error(err)
+		}
+		if diff := cmp.Diff([]string{hashB + ".manifest"}, dirNames(t, s)); diff != "" {
+			t.Errorf("store directory (-want +got):\n%s", diff)
+		}
+		removeTree(s.Dir)
+	})
+}
