@@ -151,16 +151,10 @@ func escapeUp(rel string) string {
 func (e *Engine) Log(rel string) ([]byte, error) {
 	b, err := os.ReadFile(e.logPath(rel))
 	if errors.Is(err, os.ErrNotExist) {
+		if rec := e.record(rel); rec != nil && rec.Target {
+			return nil, nil // its last build wrote nothing
+		}
 		return nil, fmt.Errorf("%s: no log (never built here)", rel)
 	}
 	return b, err
-}
-
-// openLog truncates and opens target's log.
-func (e *Engine) openLog(rel string) (*os.File, error) {
-	p := e.logPath(rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return nil, err
-	}
-	return os.Create(p)
 }

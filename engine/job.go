@@ -32,7 +32,7 @@ type Job struct {
 	e    *Engine
 	node *node
 	id   string
-	log  *os.File
+	log  *lazyLog
 
 	mu     sync.Mutex
 	deps   []state.Dep
@@ -51,10 +51,7 @@ func (e *Engine) newJob(ctx context.Context, n *node, r rule) (*Job, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
 		return nil, err
 	}
-	logf, err := e.openLog(n.path)
-	if err != nil {
-		return nil, err
-	}
+	logf := &lazyLog{path: e.logPath(n.path)}
 	j := &Job{
 		Target: n.path,
 		Out:    tempName(abs, "out"),
@@ -97,6 +94,9 @@ func globEscape(s string) string {
 
 func (j *Job) cleanup() {
 	os.Remove(j.Out)
+	if lw, ok := j.Log.(*lineWriter); ok {
+		lw.Flush()
+	}
 	j.log.Close()
 	if j.e.srv != nil {
 		j.e.srv.jobs.Delete(j.id)
@@ -258,24 +258,21 @@ func (j *Job) installBuiltin() error {
 	return install(j.Out, j.e.Abs(j.Target))
 }
 
-// install makes tmp the new content of target atomically: fsync, rename,
-// fsync the directory. If tmp does not exist, target is removed.
+// install makes tmp the new content of target atomically, by rename. If
+// tmp does not exist, target is removed.
+//
+// It does not fsync: a rename is atomic against a crash of any process, and
+// a target can always be rebuilt from its sources; an fsync per target would
+// cost more than building most targets. Builtins whose outputs are costly to
+// rebuild (package tarballs) sync what they write before returning.
 func install(tmp, target string) error {
-	f, err := os.Open(tmp)
+	st, err := os.Lstat(tmp)
 	if errors.Is(err, os.ErrNotExist) {
 		if err := os.Remove(target); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	st, err := f.Stat()
-	if err == nil && st.Mode().IsRegular() {
-		err = f.Sync()
-	}
-	f.Close()
 	if err != nil {
 		return err
 	}
@@ -287,14 +284,7 @@ func install(tmp, target string) error {
 			}
 		}
 	}
-	if err := os.Rename(tmp, target); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(target)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return os.Rename(tmp, target)
 }
 
 // lineWriter passes whole lines to w so parallel jobs do not interleave
@@ -326,4 +316,39 @@ func (l *lineWriter) Flush() {
 		l.w.Write(append(l.buf, '\n'))
 		l.buf = nil
 	}
+}
+
+// lazyLog is a target's log file, created on the first byte written: most
+// builds write nothing, and creating files is costly on some disks. A
+// build that writes nothing removes the previous build's log.
+type lazyLog struct {
+	mu   sync.Mutex
+	path string
+	f    *os.File
+	err  error
+}
+
+func (l *lazyLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil && l.err == nil {
+		if l.err = os.MkdirAll(filepath.Dir(l.path), 0o755); l.err == nil {
+			l.f, l.err = os.Create(l.path)
+		}
+	}
+	if l.err != nil {
+		return len(p), nil // a log that cannot be written must not fail the build
+	}
+	return l.f.Write(p)
+}
+
+// Close closes the log, or removes the old one if nothing was written.
+func (l *lazyLog) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f == nil {
+		os.Remove(l.path)
+		return nil
+	}
+	return l.f.Close()
 }

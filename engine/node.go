@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/hdo-build/hdo/engine/fingerprint"
+	"github.com/hdo-build/hdo/engine/jobserver"
 	"github.com/hdo-build/hdo/engine/state"
 )
 
@@ -279,3 +280,6 @@ func (e *Engine) each(n int, f func(i int)) {
 	}
 	wg.Wait()
 }
+
+// Jobserver returns the engine's jobserver.
+func (e *Engine) Jobserver() *jobserver.Pool { return e.jobs }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"io"
 	"net"
 	"net/http"
@@ -318,4 +319,20 @@ func parseURL(raw string) (*url.URL, error) {
 		return nil, err
 	}
 	return u, nil
+}
+
+// NotFound reports whether err is a SourceError whose every URL answered
+// "not found" (HTTP 404 or 410, or a missing file:// file): the source is
+// gone rather than unreachable.
+func NotFound(err error) bool {
+	var se *SourceError
+	if !errors.As(err, &se) || len(se.Failures) == 0 {
+		return false
+	}
+	for _, f := range se.Failures {
+		if !notFound(f.Err) && !errors.Is(f.Err, fs.ErrNotExist) {
+			return false
+		}
+	}
+	return true
 }
