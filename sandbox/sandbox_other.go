@@ -1,0 +1,17 @@
+//go:build !linux
+
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+)
+
+// Run is unsupported outside Linux: builds need Linux namespaces.
+func Run(ctx context.Context, cfg *Config) error {
+	return fmt.Errorf("sandbox: builds need Linux namespaces; this system is %s: build on Linux (or in a Linux VM)", runtime.GOOS)
+}
+
+// Main does nothing outside Linux.
+func Main() {}
