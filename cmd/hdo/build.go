@@ -22,10 +22,15 @@ type buildFlags struct {
 	quiet      bool
 	style      string
 	cpuprofile string
+	binaryOnly bool
 }
 
 func (b *buildFlags) register(e *env, name string) *flag.FlagSet {
-	fs := newFlags(e, name, "[-j N] [-k] [-x] [-f] [-q] TARGET...")
+	usage := "[-j N] [-k] [-x] [-f] [-q] TARGET..."
+	if v, ok := verbs[name]; ok {
+		usage = v.usage
+	}
+	fs := newFlags(e, name, usage)
 	fs.IntVar(&b.jobs, "j", 0, "run up to `N` jobs at once (default: the jobserver of a parent make, else 1)")
 	fs.BoolVar(&b.keepGoing, "k", false, "keep going: build what does not depend on a failed target")
 	fs.BoolVar(&b.trace, "x", false, "trace .do scripts (sh -x)")
@@ -33,6 +38,7 @@ func (b *buildFlags) register(e *env, name string) *flag.FlagSet {
 	fs.BoolVar(&b.quiet, "q", false, "print only warnings and errors")
 	fs.StringVar(&b.style, "jobserver", "pipe", "jobserver `style` offered to children: pipe or fifo")
 	fs.StringVar(&b.cpuprofile, "cpuprofile", "", "write a CPU profile to `file`")
+	fs.BoolVar(&b.binaryOnly, "binary-only", false, "take packages only from a binary cache; fail instead of building")
 	return fs
 }
 
@@ -88,6 +94,12 @@ func openEngine(e *env, bf *buildFlags) (*engine.Engine, func(), error) {
 		stopStatus()
 		return nil, nil, err
 	}
+	pcfg, err := pkgConfig(e, root, bf.binaryOnly, status)
+	if err != nil {
+		pool.Close()
+		stopStatus()
+		return nil, nil, err
+	}
 	eng, err := engine.New(engine.Config{
 		Root:      root,
 		Jobserver: pool,
@@ -96,7 +108,7 @@ func openEngine(e *env, bf *buildFlags) (*engine.Engine, func(), error) {
 		Env:       e.environ,
 		Stderr:    e.stderr,
 		Status:    status,
-		Builtins:  builtins(root),
+		Builtins:  builtins(pcfg),
 	})
 	if err != nil {
 		pool.Close()
@@ -166,7 +178,7 @@ func relTargets(e *env, eng *engine.Engine, args []string) ([]string, error) {
 func splitJ(args []string) []string {
 	out := make([]string, 0, len(args))
 	for i, a := range args {
-		if a == "--" || !strings.HasPrefix(a, "-") {
+		if a == "--" {
 			return append(out, args[i:]...)
 		}
 		if n, ok := strings.CutPrefix(a, "-j"); ok && n != "" && n[0] >= '0' && n[0] <= '9' {
@@ -176,3 +188,6 @@ func splitJ(args []string) []string {
 	}
 	return out
 }
+
+// newPlainStatusFor reports warnings as plain lines on e's stderr.
+func newPlainStatusFor(e *env) engine.Status { return engine.NewPlainStatus(e.stderr) }

@@ -1,10 +1,53 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"time"
+
 	"github.com/hdo-build/hdo/engine"
+	"github.com/hdo-build/hdo/engine/cache"
 	"github.com/hdo-build/hdo/engine/pkgrule"
 )
 
-// builtins returns the built-in rules for the tree at root: the package
-// targets, used where no .do file applies.
-func builtins(root string) []engine.Builtin { return pkgrule.Builtins(root) }
+// pkgConfig configures the package rules from the environment:
+// HDO_CACHE_URL/PKG_CACHE_URL, HDO_TRUSTED_KEYS, HDO_BINARY_ONLY (or
+// PKG_FORCE_BINARY=yes, or --binary-only), HDO_BUILD_TIMEOUT, and the
+// source fetcher's variables.
+func pkgConfig(e *env, root string, binaryOnly bool, status engine.Status) (pkgrule.Config, error) {
+	cfg := pkgrule.Config{
+		Root:     root,
+		CacheDir: cacheDir(e),
+		Fetcher:  newFetcher(e),
+		Log:      func(format string, args ...any) { status.Warn(format, args...) },
+	}
+	cfg.Fetcher.Log = cfg.Log
+	c, err := cache.ClientFromEnv(e.environ)
+	if err != nil {
+		return cfg, err
+	}
+	if binaryOnly || e.getenv("PKG_FORCE_BINARY") == "yes" {
+		c.BinaryOnly = true
+	}
+	if len(c.URLs) > 0 {
+		c.Log = cfg.Log
+		if isTerminal(e, e.stderr) {
+			c.Progress = e.stderr
+		}
+		cfg.Cache = c
+	} else if c.BinaryOnly {
+		return cfg, errors.New("--binary-only (HDO_BINARY_ONLY, PKG_FORCE_BINARY) needs a binary cache: set HDO_CACHE_URL")
+	}
+	if v := e.getenv("HDO_BUILD_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return cfg, fmt.Errorf("HDO_BUILD_TIMEOUT=%q: want a duration such as 2h", v)
+		}
+		cfg.Timeout = d
+	}
+	return cfg, nil
+}
+
+// builtins returns the built-in rules: the package targets, used where no
+// .do file applies.
+func builtins(cfg pkgrule.Config) []engine.Builtin { return pkgrule.Builtins(cfg) }

@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/hdo-build/hdo/engine"
+	"github.com/hdo-build/hdo/sandbox"
 )
 
 // A verb is one subcommand: hdo VERB ARGS...
@@ -57,6 +58,8 @@ type exitError struct{ code int }
 func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func main() {
+	// A re-executed hdo may be the init of a build sandbox.
+	sandbox.Main()
 	// hdo is short-lived and allocation-heavy while checking a tree: trade
 	// some memory for fewer collections.
 	debug.SetGCPercent(400)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hdo-build/hdo/engine"
+	"github.com/hdo-build/hdo/engine/pkgrule"
 )
 
 // pkgTree writes a tree of n packages forming a random DAG (package i
@@ -118,7 +119,7 @@ func BenchmarkPkgTreeNoopInProcess(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		e, err := engine.New(engine.Config{Root: dir, Jobs: 1, Env: os.Environ(), Status: engine.NewQuietStatus(os.Stderr), Builtins: builtins(dir)})
+		e, err := engine.New(engine.Config{Root: dir, Jobs: 1, Env: os.Environ(), Status: engine.NewQuietStatus(os.Stderr), Builtins: builtins(pkgrule.Config{Root: dir})})
 		if err != nil {
 			b.Fatal(err)
 		}

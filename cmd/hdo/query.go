@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/hdo-build/hdo/engine"
+	"github.com/hdo-build/hdo/engine/pkgrule"
 )
 
 func init() {
@@ -24,7 +25,7 @@ func openQuery(e *env) (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return engine.New(engine.Config{Root: root, ReadOnly: true, Stderr: e.stderr, Builtins: builtins(root)})
+	return engine.New(engine.Config{Root: root, ReadOnly: true, Stderr: e.stderr, Builtins: builtins(pkgrule.Config{Root: root})})
 }
 
 func oneTarget(e *env, name string, args []string) (*engine.Engine, string, error) {

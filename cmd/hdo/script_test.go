@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hdo-build/hdo/engine"
+	"github.com/hdo-build/hdo/sandbox"
 	"github.com/rogpeppe/go-internal/testscript"
 	"golang.org/x/sys/unix"
 )
@@ -18,6 +19,7 @@ import (
 // TestMain makes this test binary answer to hdo and every redo-* name, so
 // that scripts run the real CLI as separate processes.
 func TestMain(m *testing.M) {
+	sandbox.Main()
 	cmds := map[string]func(){
 		"hdo": func() { os.Exit(run(context.Background(), os.Args)) },
 	}
@@ -50,6 +52,12 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			"lines":     cmdLines,
 			"jobfifo":   cmdJobfifo,
 			"touchpast": cmdTouchpast,
+			"stage0":    cmdStage0,
+			"probe":     cmdProbe,
+			"listen":    cmdListen,
+			"marker":    cmdMarker,
+			"hostmake":  cmdHostmake,
+			"serve":     cmdServe,
 		},
 	}
 }

@@ -17,8 +17,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/hashes.golden")
 
-// copyTree copies testdata/tree into a fresh tree root.
-func copyTree(t *testing.T) string {
+// testTree copies testdata/tree into a fresh tree root.
+func testTree(t *testing.T) string {
 	t.Helper()
 	dst := t.TempDir()
 	if out, err := exec.Command("cp", "-a", "testdata/tree/.", dst).CombinedOutput(); err != nil {
@@ -34,7 +34,7 @@ func copyTree(t *testing.T) string {
 // returns them by package dir.
 func pkghashes(t *testing.T, root string) map[string]string {
 	t.Helper()
-	e, err := engine.New(engine.Config{Root: root, Jobs: 1, Builtins: Builtins(root), Status: engine.NewQuietStatus(io.Discard), Exe: "/bin/false"})
+	e, err := engine.New(engine.Config{Root: root, Jobs: 1, Builtins: Builtins(Config{Root: root}), Status: engine.NewQuietStatus(io.Discard), Exe: "/bin/false"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func format(h map[string]string) string {
 // committed values. A change here changes every package's identity and
 // needs an EncodingVersion bump.
 func TestGolden(t *testing.T) {
-	got := format(pkghashes(t, copyTree(t)))
+	got := format(pkghashes(t, testTree(t)))
 	if *update {
 		os.WriteFile("testdata/hashes.golden", []byte(got), 0o644)
 	}
@@ -87,7 +87,7 @@ func TestGolden(t *testing.T) {
 // TestHashInputs: every input changes the hash of the package and of what
 // depends on it; what is not an input changes nothing.
 func TestHashInputs(t *testing.T) {
-	base := pkghashes(t, copyTree(t))
+	base := pkghashes(t, testTree(t))
 	tests := []struct {
 		name    string
 		edit    func(root string) error
@@ -112,7 +112,7 @@ func TestHashInputs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root := copyTree(t)
+			root := testTree(t)
 			if err := tt.edit(root); err != nil {
 				t.Fatal(err)
 			}
@@ -133,9 +133,9 @@ func TestHashInputs(t *testing.T) {
 // Renaming a package directory (and the paths that name it) does not change
 // any hash: names are not hashed.
 func TestRenameKeepsHashes(t *testing.T) {
-	root := copyTree(t)
+	root := testTree(t)
 	base := pkghashes(t, root)
-	root2 := copyTree(t)
+	root2 := testTree(t)
 	must := func(err error) {
 		if err != nil {
 			t.Fatal(err)
@@ -152,8 +152,8 @@ func TestRenameKeepsHashes(t *testing.T) {
 
 // The same tree hashes to the same bytes twice.
 func TestDeterministic(t *testing.T) {
-	a := format(pkghashes(t, copyTree(t)))
-	b := format(pkghashes(t, copyTree(t)))
+	a := format(pkghashes(t, testTree(t)))
+	b := format(pkghashes(t, testTree(t)))
 	if a != b {
 		t.Errorf("two hashings differ:\n%s\n%s", a, b)
 	}

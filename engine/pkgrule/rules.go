@@ -29,18 +29,8 @@ const (
 	bclosureRule = "builtin:bclosure/1"
 )
 
-// Builtins returns the package rules other than the tarball's.
-func Builtins(root string) []engine.Builtin {
-	return []engine.Builtin{
-		&rule{root: root, name: PkgHash, id: pkghashRule, build: buildPkgHash},
-		&rule{root: root, name: Closure, id: closureRule, build: buildClosure},
-		&rule{root: root, name: BClosure, id: bclosureRule, build: buildBClosure},
-	}
-}
-
 // rule is one built-in package rule.
 type rule struct {
-	root  string
 	name  string
 	id    string
 	build func(ctx context.Context, j *engine.Job, pkgDir string) ([]byte, error)

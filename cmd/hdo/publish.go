@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"regexp"
+	"strings"
+
+	"github.com/hdo-build/hdo/engine/cache"
+	"github.com/hdo-build/hdo/engine/pkgrule"
+	"github.com/hdo-build/hdo/engine/pkgspec"
+)
+
+func init() {
+	register("publish", verb{
+		usage: "publish -o DIR [--key FILE] [-j N] PKGDIR...",
+		help:  "build (or fetch) packages and their closures and copy them into a static binary cache",
+		run:   publishVerb,
+	})
+}
+
+func publishVerb(ctx context.Context, e *env, args []string) error {
+	var bf buildFlags
+	fs := bf.register(e, "publish")
+	out := fs.String("o", "", "the cache `DIR` to publish into (created if needed)")
+	keyFile := fs.String("key", "", "sign the entries with the secret key in `FILE` (from hdo key generate)")
+	if err := parse(fs, splitJ(args)); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() == 0 {
+		return usagef("usage: hdo publish -o DIR [--key FILE] [-j N] PKGDIR...")
+	}
+	var key *cache.SecretKey
+	if *keyFile != "" {
+		k, err := cache.ReadSecretKey(absFrom(e.cwd, *keyFile))
+		if err != nil {
+			return err
+		}
+		key = k
+	}
+	eng, stop, err := openEngine(e, &bf)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	var dirs, targets []string
+	for _, a := range fs.Args() {
+		d, err := eng.Rel(e.cwd, a)
+		if err != nil {
+			return err
+		}
+		dirs = append(dirs, d)
+		targets = append(targets, path.Join(d, pkgrule.Tarball))
+	}
+	if err := eng.Build(ctx, targets, false); err != nil {
+		return err
+	}
+	root := eng.Root()
+	read := func(dir, name string) (string, error) {
+		b, err := os.ReadFile(eng.Abs(path.Join(dir, name)))
+		return string(b), err
+	}
+	closureDirs := func(dir string) ([]string, error) {
+		text, err := read(dir, pkgrule.Closure)
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, line := range strings.Fields(text) {
+			d, err := pkgrule.DirOfTarballPath(line)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, d)
+		}
+		return out, nil
+	}
+	pkghash := func(dir string) (string, error) {
+		h, err := read(dir, pkgrule.PkgHash)
+		return strings.TrimSpace(h), err
+	}
+	// Each package, then each member of its closure, once.
+	seen := map[string]bool{}
+	var entries []cache.Entry
+	var add func(d string) error
+	add = func(d string) error {
+		if seen[d] {
+			return nil
+		}
+		seen[d] = true
+		h, err := pkghash(d)
+		if err != nil {
+			return err
+		}
+		members, err := closureDirs(d)
+		if err != nil {
+			return err
+		}
+		var closure []string
+		for _, m := range members {
+			mh, err := pkghash(m)
+			if err != nil {
+				return err
+			}
+			closure = append(closure, mh)
+		}
+		version := ""
+		if p, err := pkgspec.Load(root, d); err == nil {
+			version = guessVersion(path.Base(d), p)
+		}
+		entries = append(entries, cache.Entry{
+			Name: path.Base(d), Version: version, PkgHash: h,
+			Tarball: eng.Abs(path.Join(d, pkgrule.Tarball)), Closure: closure,
+		})
+		for _, m := range members {
+			if err := add(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, d := range dirs {
+		if err := add(d); err != nil {
+			return err
+		}
+	}
+	published, skipped, err := cache.Publish(ctx, absFrom(e.cwd, *out), entries, key)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "published %d packages, %d already there, into %s\n", published, skipped, *out)
+	return nil
+}
+
+var versionRE = regexp.MustCompile(`^[0-9][0-9A-Za-z.+~]*`)
+
+// guessVersion reads a package's version from its first source's name
+// (make-4.4.1.tar.gz, make-dfsg_4.3.orig.tar.gz), for the cache's index;
+// "" if it has none.
+func guessVersion(name string, p *pkgspec.Package) string {
+	for _, s := range p.Sources {
+		n := s.Name
+		if i := strings.LastIndexAny(n, "-_"); i >= 0 {
+			n = n[i+1:]
+		}
+		for _, suf := range []string{".tar.gz", ".tar.xz", ".tar.bz2", ".tar.zst", ".tgz", ".zip", ".orig", ".tar"} {
+			n = strings.TrimSuffix(n, suf)
+		}
+		n = strings.TrimSuffix(n, ".orig")
+		if v := versionRE.FindString(n); v != "" {
+			return strings.TrimRight(v, ".")
+		}
+	}
+	return ""
+}

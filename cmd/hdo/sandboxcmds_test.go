@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+var (
+	probeOnce sync.Once
+	probeBin  string
+	probeErr  error
+)
+
+// cmdProbe is "probe FILE": a static build of sandbox/testdata/probe, the
+// program that tries things from inside a sandbox and reports errnos.
+func cmdProbe(ts *testscript.TestScript, neg bool, args []string) {
+	probeOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "hdo-probe-")
+		if err != nil {
+			probeErr = err
+			return
+		}
+		probeBin = filepath.Join(dir, "probe")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", probeBin, "../../sandbox/testdata/probe")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			probeErr = err
+			probeBin = string(out)
+		}
+	})
+	if probeErr != nil {
+		ts.Fatalf("building probe: %v\n%s", probeErr, probeBin)
+	}
+	dst := ts.MkAbs(args[0])
+	ts.Check(os.MkdirAll(filepath.Dir(dst), 0o755))
+	data, err := os.ReadFile(probeBin)
+	ts.Check(err)
+	ts.Check(os.WriteFile(dst, data, 0o755))
+}
+
+// cmdListen is "listen FILE": a TCP server on the host's loopback, for the
+// rest of the script; its address goes into FILE, and "reached" into
+// FILE.reached if anything connects.
+func cmdListen(ts *testscript.TestScript, neg bool, args []string) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	ts.Defer(func() { ln.Close() })
+	file := ts.MkAbs(args[0])
+	ts.Check(os.MkdirAll(filepath.Dir(file), 0o755))
+	ts.Check(os.WriteFile(file, []byte(ln.Addr().String()+"\n"), 0o644))
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			os.WriteFile(file+".reached", []byte("reached\n"), 0o644)
+			c.Close()
+		}
+	}()
+}
+
+// cmdMarker is "marker NAME": a file NAME in the host's /tmp and in /, for
+// the rest of the script, that no build may read.
+func cmdMarker(ts *testscript.TestScript, neg bool, args []string) {
+	for _, dir := range []string{os.TempDir(), "/"} {
+		p := filepath.Join(dir, args[0])
+		if err := os.WriteFile(p, []byte("host secret\n"), 0o644); err != nil {
+			if dir == "/" && os.Getuid() != 0 {
+				continue // only root can write /; /tmp still counts
+			}
+			ts.Fatalf("%v", err)
+		}
+		ts.Defer(func() { os.Remove(p) })
+	}
+}
+
+// cmdHostmake is "hostmake DIR": the host's GNU make and the shared
+// libraries it needs, at their paths under DIR, so a package can carry a
+// make into a sandbox (stage0 has none).
+func cmdHostmake(ts *testscript.TestScript, neg bool, args []string) {
+	mk, err := exec.LookPath("make")
+	if err != nil {
+		ts.Fatalf("no make on the host")
+	}
+	mk, _ = filepath.EvalSymlinks(mk)
+	files := []string{mk}
+	out, err := exec.Command("ldd", mk).Output()
+	ts.Check(err)
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		for _, f := range strings.Fields(sc.Text()) {
+			if strings.HasPrefix(f, "/") {
+				files = append(files, f)
+			}
+		}
+	}
+	dir := ts.MkAbs(args[0])
+	for _, f := range files {
+		dst := filepath.Join(dir, f)
+		if f == mk {
+			dst = filepath.Join(dir, "usr/bin/make")
+		}
+		ts.Check(os.MkdirAll(filepath.Dir(dst), 0o755))
+		real, err := filepath.EvalSymlinks(f)
+		ts.Check(err)
+		data, err := os.ReadFile(real)
+		ts.Check(err)
+		ts.Check(os.WriteFile(dst, data, 0o755))
+	}
+}
+
+// cmdServe is "serve DIR": a static file server for DIR on the host's
+// loopback for the rest of the script; HDO_CACHE_URL points at it.
+func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
+	srv := httptest.NewServer(http.FileServer(http.Dir(ts.MkAbs(args[0]))))
+	ts.Defer(srv.Close)
+	ts.Setenv("HDO_CACHE_URL", srv.URL)
+}

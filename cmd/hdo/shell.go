@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path"
+	"syscall"
+
+	"github.com/hdo-build/hdo/engine/pkgrule"
+	"github.com/hdo-build/hdo/sandbox"
+)
+
+func init() {
+	register("shell", verb{
+		usage: "shell PKGDIR",
+		help:  "open a shell in the sandbox a build of PKGDIR gets (sources unpacked, env set)",
+		run:   shellVerb,
+	})
+}
+
+func shellVerb(ctx context.Context, e *env, args []string) error {
+	var bf buildFlags
+	fs := bf.register(e, "shell")
+	if err := parse(fs, splitJ(args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("shell needs one package directory")
+	}
+	bf.quiet = true
+	eng, stop, err := openEngine(e, &bf)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	dir, err := eng.Rel(e.cwd, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if err := eng.Build(ctx, []string{path.Join(dir, pkgrule.PkgHash), path.Join(dir, pkgrule.BClosure)}, false); err != nil {
+		return err
+	}
+	deps, err := pkgrule.BuildClosureTargets(eng.Root(), dir)
+	if err != nil {
+		return err
+	}
+	if err := eng.Build(ctx, deps, false); err != nil {
+		return err
+	}
+	pcfg, err := pkgConfig(e, eng.Root(), bf.binaryOnly, newPlainStatusFor(e))
+	if err != nil {
+		return err
+	}
+	files, makeflags := eng.Jobserver().PipeFiles(3)
+	// The terminal's signals belong to the shell now.
+	signal.Ignore(os.Interrupt, syscall.SIGQUIT, syscall.SIGTSTP)
+	defer signal.Reset(syscall.SIGQUIT, syscall.SIGTSTP)
+	work, err := pkgrule.Shell(ctx, pcfg, dir, e.stdin, e.stdout, e.stderr, makeflags, files)
+	if work != "" {
+		fmt.Fprintf(e.stderr, "hdo: the shell's work dir is kept at %s\n", work)
+	}
+	var ee *sandbox.ExitError
+	if errors.As(err, &ee) {
+		return &exitError{ee.Code}
+	}
+	return err
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/hdo-build/hdo/bootstrap"
+)
+
+// buildHdo builds the hdo binary into a directory every user can read.
+func buildHdo(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "hdo-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	bin := filepath.Join(dir, "hdo")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// writeStageTree writes a small package tree on stage0 into root, with the
+// shared stage0 seed already in cache/hdo/bootstrap.
+func writeStageTree(t *testing.T, root, cache string) {
+	t.Helper()
+	files := map[string]string{
+		"pkg/seed/seed.lock":   string(bootstrap.Stage0Lock()),
+		"pkg/lib/build-deps":   "../seed\n",
+		"pkg/lib/build":        "mkdir -p \"$DESTDIR/lib\"\necho lib > \"$DESTDIR/lib/lib.txt\"\nchmod 640 \"$DESTDIR/lib/lib.txt\"\nln -s lib.txt \"$DESTDIR/lib/link\"\n",
+		"pkg/app/build-deps":   "../seed\n../lib\n",
+		"pkg/app/run-deps":     "../lib\n",
+		"pkg/app/build":        "mkdir -p \"$DESTDIR/bin\"\ncat /lib/lib.txt > \"$DESTDIR/bin/app\"\nid -u >> \"$DESTDIR/bin/app\"\nchmod 755 \"$DESTDIR/bin/app\"\n",
+		"pkg/app/files/README": "app\n",
+	}
+	for name, text := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.MkdirAll(filepath.Join(root, ".hdo"), 0o755)
+	tgz, err := sharedStage0()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc := filepath.Join(cache, "hdo", "bootstrap")
+	os.MkdirAll(bc, 0o755)
+	key := filepath.Base(tgz[:len(tgz)-len(".tar.gz")])
+	for _, suffix := range []string{".tar.gz", ".blake3"} {
+		data, err := os.ReadFile(filepath.Join(filepath.Dir(tgz), key+suffix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(bc, key+suffix), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func chownTree(t *testing.T, dir string, uid, gid int) {
+	t.Helper()
+	filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err == nil {
+			os.Lchown(p, uid, gid)
+		}
+		return nil
+	})
+}
+
+// The same package built by root and by an unprivileged user (in user
+// namespaces either way) has the same bytes.
+func TestRootAndUnprivilegedSameTarball(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("run as root to compare a root build with an unprivileged one (the unprivileged build is covered by running the suite as a user)")
+	}
+	bin := buildHdo(t)
+	build := func(uid int) []byte {
+		base, err := os.MkdirTemp("", "hdo-unpriv-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(base) })
+		os.Chmod(base, 0o755)
+		root, cache := filepath.Join(base, "tree"), filepath.Join(base, "cache")
+		writeStageTree(t, root, cache)
+		chownTree(t, base, uid, uid)
+		cmd := exec.Command(bin, "-q", "pkg/app/.pkg.tar.gz")
+		cmd.Dir = root
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + base, "XDG_CACHE_HOME=" + cache}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid)}}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("hdo as uid %d: %v\n%s", uid, err, out)
+		}
+		data, err := os.ReadFile(filepath.Join(root, "pkg/app/.pkg.tar.gz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	asRoot := build(0)
+	asNobody := build(65534)
+	if !bytes.Equal(asRoot, asNobody) {
+		t.Errorf("root and uid 65534 built different tarballs (%d and %d bytes)", len(asRoot), len(asNobody))
+	}
+}

@@ -1,0 +1,301 @@
+package pkgrule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hdo-build/hdo/bootstrap"
+	"github.com/hdo-build/hdo/engine"
+	"github.com/hdo-build/hdo/engine/archive"
+	"github.com/hdo-build/hdo/engine/cache"
+	"github.com/hdo-build/hdo/engine/fetch"
+	"github.com/hdo-build/hdo/engine/pkgspec"
+	"github.com/hdo-build/hdo/engine/store"
+	"github.com/hdo-build/hdo/sandbox"
+)
+
+const tarballRule = "builtin:pkg/1"
+
+// Config configures the package rules.
+type Config struct {
+	Root     string         // tree root, e.g. /src/tree
+	CacheDir string         // per-user cache, e.g. ~/.cache/hdo: store/, build/, downloads/, bootstrap/
+	Fetcher  *fetch.Fetcher // sources and seed .debs
+	Cache    *cache.Client  // binary caches to try before building; nil: none
+	Timeout  time.Duration  // per build; 0: none
+	// Bootstrap configures seed builds; CacheDir and Fetch are filled in.
+	Bootstrap bootstrap.Options
+	// Log receives notes for the user (cache hits, kept work dirs).
+	Log func(format string, args ...any)
+}
+
+func (c *Config) logf(format string, args ...any) {
+	if c.Log != nil {
+		c.Log(format, args...)
+	}
+}
+
+// Builtins returns the package rules: .pkghash, .closure, .bclosure and
+// .pkg.tar.gz.
+func Builtins(cfg Config) []engine.Builtin {
+	return []engine.Builtin{
+		&rule{name: PkgHash, id: pkghashRule, build: buildPkgHash},
+		&rule{name: Closure, id: closureRule, build: buildClosure},
+		&rule{name: BClosure, id: bclosureRule, build: buildBClosure},
+		&tarball{rule: rule{name: Tarball, id: tarballRule}, cfg: cfg},
+	}
+}
+
+// tarball is the .pkg.tar.gz rule: from a binary cache by pkghash if one
+// has it, else built in the sandbox from the build closure.
+type tarball struct {
+	rule
+	cfg Config
+}
+
+// Build makes the package's tarball.
+func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
+	dir := path.Dir(j.Target)
+	p, err := load(ctx, j, dir)
+	if err != nil {
+		return err
+	}
+	got, err := readTargets(ctx, j, []string{path.Join(dir, PkgHash), path.Join(dir, Closure)})
+	if err != nil {
+		return err
+	}
+	pkghash := strings.TrimSpace(string(got[0]))
+	runDirs, err := closureDirs(got[1])
+	if err != nil {
+		return err
+	}
+	runHashes, err := pkgHashes(ctx, j, runDirs)
+	if err != nil {
+		return err
+	}
+
+	// Ask the binary caches for the package and every missing member of
+	// its run-time closure at once, not one after another down the chain.
+	t.prefetch(ctx, j, append([]string{dir}, runDirs...), append([]string{pkghash}, runHashes...))
+	hit, err := t.fromDownloads(ctx, j, pkghash)
+	if err != nil {
+		return err
+	}
+	if hit {
+		// A package is complete only with its run-time dependencies.
+		return j.IfChange(ctx, false, tarballs(runDirs)...)
+	}
+	if p.Seed {
+		return t.buildSeed(ctx, j, p)
+	}
+
+	got, err = readTargets(ctx, j, []string{path.Join(dir, BClosure)})
+	if err != nil {
+		return err
+	}
+	buildDirs, err := closureDirs(got[0])
+	if err != nil {
+		return err
+	}
+	buildHashes, err := pkgHashes(ctx, j, buildDirs)
+	if err != nil {
+		return err
+	}
+	t.prefetch(ctx, j, buildDirs, buildHashes)
+	if err := j.IfChange(ctx, false, tarballs(union(runDirs, buildDirs))...); err != nil {
+		return err
+	}
+	ws, err := t.prepare(ctx, j.Root(), p, pkghash, buildDirs, buildHashes)
+	if err != nil {
+		return err
+	}
+	files, makeflags := j.Jobserver().PipeFiles(3)
+	cfg := ws.sandboxConfig(makeflags, files, t.cfg.Timeout)
+	cfg.Stdout, cfg.Stderr = j.Log, j.Log
+	if err := sandbox.Run(ctx, cfg); err != nil {
+		return fmt.Errorf("build failed: %w; its work dir is kept at %s (hdo shell %s opens the same sandbox)", err, ws.dir, dir)
+	}
+	if err := writeTarball(j.Out, ws.dest); err != nil {
+		return fmt.Errorf("%s: %w (work dir kept at %s)", dir, err, ws.dir)
+	}
+	return removeTree(ws.dir)
+}
+
+// buildSeed makes a seed package's tarball from its lock.
+func (t *tarball) buildSeed(ctx context.Context, j *engine.Job, p *pkgspec.Package) error {
+	lock, err := bootstrap.ParseLock(path.Join(p.Dir, pkgspec.SeedLockFile), p.SeedLock)
+	if err != nil {
+		return err
+	}
+	opts := t.cfg.Bootstrap
+	opts.CacheDir = filepath.Join(t.cfg.CacheDir, "bootstrap")
+	opts.Fetch = func(ctx context.Context, name, sum string, urls []string) (string, error) {
+		paths, err := t.cfg.Fetcher.Fetch(ctx, []fetch.Source{{Name: name, SHA256: sum, URLs: urls}})
+		if fetch.NotFound(err) {
+			return "", fmt.Errorf("%w: %v", bootstrap.ErrNotFound, err)
+		}
+		if err != nil {
+			return "", err
+		}
+		return paths[0], nil
+	}
+	if opts.Log == nil {
+		opts.Log = j.Log
+	}
+	tgz, _, err := bootstrap.Build(ctx, lock, opts)
+	if err != nil {
+		return err
+	}
+	return copyFile(tgz, j.Out, 0o644)
+}
+
+// prefetch asks the binary caches for the packages (dirs with their
+// pkghashes) whose tarballs are not built yet, in parallel, into the
+// downloads dir.
+func (t *tarball) prefetch(ctx context.Context, j *engine.Job, dirs, hashes []string) {
+	if t.cfg.Cache == nil {
+		return
+	}
+	var want []string
+	for i, d := range dirs {
+		if _, err := os.Stat(j.Abs(path.Join(d, Tarball))); err == nil {
+			continue
+		}
+		if _, err := os.Stat(t.download(hashes[i])); err == nil {
+			continue
+		}
+		want = append(want, hashes[i])
+	}
+	if len(want) == 0 {
+		return
+	}
+	if err := os.MkdirAll(filepath.Join(t.cfg.CacheDir, "downloads"), 0o755); err != nil {
+		return
+	}
+	// Misses and failures surface when each package's own rule asks.
+	t.cfg.Cache.Prefetch(ctx, want, t.download)
+}
+
+// download is where a package fetched from a binary cache waits for its
+// rule.
+func (t *tarball) download(pkghash string) string {
+	return filepath.Join(t.cfg.CacheDir, "downloads", pkghash+".tar.gz")
+}
+
+// fromDownloads installs a package fetched from a binary cache as out,
+// asking the caches itself if the prefetch did not bring it. It reports
+// whether the package came from a cache; with --binary-only a miss is an
+// error naming the package and the caches.
+func (t *tarball) fromDownloads(ctx context.Context, j *engine.Job, pkghash string) (bool, error) {
+	out := j.Out
+	if t.cfg.Cache == nil {
+		return false, nil
+	}
+	dl := t.download(pkghash)
+	if _, err := os.Stat(dl); err != nil {
+		if err := os.MkdirAll(filepath.Dir(dl), 0o755); err != nil {
+			return false, err
+		}
+		if _, err := t.cfg.Cache.Get(ctx, pkghash, dl); err != nil {
+			if errors.Is(err, cache.ErrMiss) && !t.cfg.Cache.BinaryOnly {
+				return false, nil
+			}
+			return false, err
+		}
+	}
+	// The download was verified (size, sha256, content, signature); hand it
+	// over without copying when the filesystems allow.
+	if err := os.Rename(dl, out); err != nil {
+		if err := copyFile(dl, out, 0o644); err != nil {
+			return false, err
+		}
+		os.Remove(dl)
+	}
+	fmt.Fprintf(j.Log, "%s: from the binary cache (%s)\n", path.Dir(j.Target), pkghash)
+	return true, nil
+}
+
+// closureDirs turns closure lines into package dirs.
+func closureDirs(b []byte) ([]string, error) {
+	var dirs []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" {
+			continue
+		}
+		d, err := DirOfTarballPath(line)
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, d)
+	}
+	return dirs, nil
+}
+
+// pkgHashes reads the pkghashes of package dirs, depending on them.
+func pkgHashes(ctx context.Context, j *engine.Job, dirs []string) ([]string, error) {
+	var targets []string
+	for _, d := range dirs {
+		targets = append(targets, path.Join(d, PkgHash))
+	}
+	got, err := readTargets(ctx, j, targets)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(got))
+	for i, b := range got {
+		out[i] = strings.TrimSpace(string(b))
+		if !cache.ValidHash(out[i]) {
+			return nil, fmt.Errorf("%s: not a pkghash", targets[i])
+		}
+	}
+	return out, nil
+}
+
+// tarballs returns the .pkg.tar.gz targets of package dirs.
+func tarballs(dirs []string) []string {
+	out := make([]string, len(dirs))
+	for i, d := range dirs {
+		out[i] = path.Join(d, Tarball)
+	}
+	return out
+}
+
+func union(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range append(append([]string(nil), a...), b...) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// writeTarball writes the deterministic tarball of dir to out and syncs it.
+func writeTarball(out, dir string) error {
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := archive.WriteTarGz(f, dir); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// openStore opens the package store under the cache dir.
+func (t *tarball) openStore() (*store.Store, error) {
+	return store.Open(filepath.Join(t.cfg.CacheDir, "store"))
+}
