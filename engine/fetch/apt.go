@@ -29,6 +29,19 @@ type aptSource struct {
 // Debian host, one serving the host's release (VERSION_CODENAME in
 // etc/os-release). The result has no trailing slash.
 func AptDebianMirror(root string) (string, error) {
+	return aptMirror(root, false)
+}
+
+// AptDebianSecurityMirror returns the base URI of the Debian security
+// archive named in the apt sources under root (for mirror://debian-security/,
+// where Debian's security updates live): a "deb" source with the main
+// component whose suites all end in -security or whose path holds
+// debian-security; a path ending in /debian-security is preferred.
+func AptDebianSecurityMirror(root string) (string, error) {
+	return aptMirror(root, true)
+}
+
+func aptMirror(root string, security bool) (string, error) {
 	dir := filepath.Join(root, "etc", "apt")
 	files := []string{filepath.Join(dir, "sources.list")}
 	parts, err := os.ReadDir(filepath.Join(dir, "sources.list.d"))
@@ -63,7 +76,7 @@ func AptDebianMirror(root string) (string, error) {
 	codename := debianCodename(root)
 	best, bestScore := "", 0
 	for _, s := range srcs {
-		if !slices.Contains(s.types, "deb") || !slices.Contains(s.components, "main") || allSecurity(s.suites) {
+		if !slices.Contains(s.types, "deb") || !slices.Contains(s.components, "main") {
 			continue
 		}
 		for _, raw := range s.uris {
@@ -72,15 +85,22 @@ func AptDebianMirror(root string) (string, error) {
 				continue
 			}
 			p := strings.Trim(u.Path, "/")
-			if strings.Contains(p, "debian-security") {
+			isSecurity := allSecurity(s.suites) || strings.Contains(p, "debian-security")
+			if isSecurity != security {
 				continue
+			}
+			want := "debian"
+			if security {
+				want = "debian-security"
 			}
 			score := 0
 			switch elems := strings.Split(p, "/"); {
-			case elems[len(elems)-1] == "debian":
+			case elems[len(elems)-1] == want:
 				score = 4
-			case slices.Contains(elems, "debian"):
+			case slices.Contains(elems, want):
 				score = 2
+			case security:
+				score = 1 // a -security suite on an unusual path
 			}
 			if codename != "" && slices.Contains(s.suites, codename) {
 				score++
@@ -91,6 +111,9 @@ func AptDebianMirror(root string) (string, error) {
 		}
 	}
 	if best == "" {
+		if security {
+			return "", fmt.Errorf("no Debian security archive found in %s/sources.list or sources.list.d; set HDO_MIRROR_DEBIAN_SECURITY", dir)
+		}
 		return "", fmt.Errorf("no Debian archive found in %s/sources.list or sources.list.d; set HDO_MIRROR_DEBIAN", dir)
 	}
 	return best, nil

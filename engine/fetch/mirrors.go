@@ -8,7 +8,8 @@ import (
 // variables in environ (space-separated base URLs, tried in order; NAME
 // matched in lower case). When HDO_MIRROR_DEBIAN is unset or empty,
 // mirror://debian defaults to the Debian archive in the host's apt sources
-// (see AptDebianMirror).
+// (see AptDebianMirror), and likewise mirror://debian-security (set by
+// HDO_MIRROR_DEBIAN_SECURITY; underscores in NAME stand for dashes).
 func MirrorsFromEnv(environ []string) map[string][]string {
 	return mirrorsFromEnv(environ, "/")
 }
@@ -21,7 +22,8 @@ func mirrorsFromEnv(environ []string, aptRoot string) map[string][]string {
 		if !ok || name == "" {
 			continue
 		}
-		name = strings.ToLower(name)
+		// HDO_MIRROR_DEBIAN_SECURITY names mirror://debian-security/.
+		name = strings.ReplaceAll(strings.ToLower(name), "_", "-")
 		if bases := strings.Fields(v); len(bases) > 0 {
 			m[name] = bases
 		} else {
@@ -31,6 +33,11 @@ func mirrorsFromEnv(environ []string, aptRoot string) map[string][]string {
 	if _, ok := m["debian"]; !ok {
 		if base, err := AptDebianMirror(aptRoot); err == nil {
 			m["debian"] = []string{base}
+		}
+	}
+	if _, ok := m["debian-security"]; !ok {
+		if base, err := AptDebianSecurityMirror(aptRoot); err == nil {
+			m["debian-security"] = []string{base}
 		}
 	}
 	return m

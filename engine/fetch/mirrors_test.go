@@ -143,3 +143,22 @@ func TestSourceMirrorsFromEnv(t *testing.T) {
 		t.Errorf("got %v, want nil", got)
 	}
 }
+
+func TestAptDebianSecurityMirror(t *testing.T) {
+	root := fakeEtc(t, map[string]string{
+		"etc/apt/sources.list.d/debian.sources": "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\n" +
+			"Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\nComponents: main\n",
+	})
+	got, err := AptDebianSecurityMirror(root)
+	if err != nil || got != "http://mirror.example/debian-security" {
+		t.Errorf("AptDebianSecurityMirror = %q, %v; want http://mirror.example/debian-security", got, err)
+	}
+	m := mirrorsFromEnv(nil, root)
+	if m["debian-security"] == nil || m["debian-security"][0] != "http://mirror.example/debian-security" || m["debian"][0] != "http://mirror.example/debian" {
+		t.Errorf("mirrorsFromEnv defaults = %v", m)
+	}
+	m = mirrorsFromEnv([]string{"HDO_MIRROR_DEBIAN_SECURITY=http://other.example/sec"}, root)
+	if m["debian-security"][0] != "http://other.example/sec" {
+		t.Errorf("HDO_MIRROR_DEBIAN_SECURITY not used: %v", m)
+	}
+}
