@@ -166,6 +166,11 @@ func BuildRoot(ctx context.Context, lock *Lock, dir string, opts Options) error 
 			return err
 		}
 	}
+	for _, pr := range lock.Prunes {
+		if err := r.prune(strings.TrimPrefix(pr.Path, "/")); err != nil {
+			return &LockError{lock.Name, pr.Line, "prune: " + err.Error()}
+		}
+	}
 	for _, k := range lock.Links {
 		if err := r.symlink(strings.TrimPrefix(k.Path, "/"), k.Target); err != nil {
 			return &LockError{lock.Name, k.Line, "link: " + err.Error()}

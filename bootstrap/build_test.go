@@ -331,3 +331,34 @@ func TestBuildConcurrent(t *testing.T) {
 		t.Errorf("fetched %d times, want 2 (one build)", len(s.fetch.urls))
 	}
 }
+
+// prune removes a tree from the seed after the debs, never through a
+// symlink, and is part of the lock's key.
+func TestBuildPrune(t *testing.T) {
+	s := newDebSeed(t)
+	unpruned := s.lock.Key()
+	text := string(s.lock.Format()) + "prune /etc\nprune /nonexistent\n"
+	l, err := ParseLock("pkg/seed/seed.lock", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Key() == unpruned {
+		t.Error("prune lines do not change the key")
+	}
+	if back, err := ParseLock("x", l.Format()); err != nil || len(back.Prunes) != 2 {
+		t.Errorf("prune lines do not round-trip: %v, %+v", err, back)
+	}
+	path, _, err := Build(context.Background(), l, Options{CacheDir: t.TempDir(), Fetch: s.fetch.fetch()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"d 0755 usr", "d 0755 usr/bin", "d 1777 tmp", "f 0755 usr/bin/gcc-12 = ELF gcc\n", "l usr/bin/cc -> gcc-12"}
+	if diff := cmp.Diff(want, listTarGz(t, path)); diff != "" {
+		t.Errorf("pruned seed: diff (-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{"prune etc\n", "prune /etc\nprune /etc\n", "prune /a/../b\n"} {
+		if _, err := ParseLock("x", []byte("hdo-seed-lock 1\narch amd64\n"+bad+"link /a b\n")); err == nil {
+			t.Errorf("ParseLock accepted %q", bad)
+		}
+	}
+}

@@ -105,6 +105,33 @@ func (r *root) clear(rel string) error {
 	return os.Remove(r.host(rel))
 }
 
+// prune removes rel and everything under it, if it exists. Its parents must
+// be real directories: a prune never follows a symlink.
+func (r *root) prune(rel string) error {
+	if err := r.parents(rel); err != nil {
+		return err
+	}
+	if _, err := os.Lstat(r.host(rel)); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	// Directory modes are applied at the end; make sure removal can enter.
+	filepath.WalkDir(r.host(rel), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o755)
+		}
+		return nil
+	})
+	if err := os.RemoveAll(r.host(rel)); err != nil {
+		return err
+	}
+	for d := range r.dirModes {
+		if d == rel || strings.HasPrefix(d, rel+"/") {
+			delete(r.dirModes, d)
+		}
+	}
+	return nil
+}
+
 // mkdir makes the directory rel with mode (applied by finish).
 func (r *root) mkdir(rel string, mode fs.FileMode) error {
 	if rel == "" {

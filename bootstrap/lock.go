@@ -40,6 +40,15 @@ type Lock struct {
 	Debs []Deb
 	// Links are fixup symlinks made after everything else.
 	Links []Link
+	// Prunes are paths removed after the debs are unpacked (docs, manuals,
+	// translations a seed does not need), before the links are made.
+	Prunes []Prune
+}
+
+// Prune is a path removed from the seed with everything under it.
+type Prune struct {
+	Path string // absolute path in the seed, e.g. /usr/share/doc
+	Line int
 }
 
 // Module is a Go module pinned by its go.sum hashes.
@@ -111,7 +120,7 @@ var (
 )
 
 // lineKinds lists the line kinds in the order Format writes them.
-var lineKinds = []string{"arch", "go", "stage0", "cmd", "gotoolchain", "packages", "deb", "link"}
+var lineKinds = []string{"arch", "go", "stage0", "cmd", "gotoolchain", "packages", "deb", "prune", "link"}
 
 // ParseLock parses a seed lock. name is used in errors ("name:line: what").
 func ParseLock(name string, data []byte) (*Lock, error) {
@@ -185,6 +194,7 @@ var usage = map[string]string{
 	"packages":    "packages NAME...",
 	"deb":         "deb NAME VERSION mirror://NAME/POOLPATH SIZE SHA256",
 	"link":        "link PATH TARGET",
+	"prune":       "prune PATH",
 }
 
 func (p *lockParser) line(lineNo int, f []string) error {
@@ -252,6 +262,16 @@ func (p *lockParser) line(lineNo int, f []string) error {
 		l.Packages = append([]string(nil), f[1:]...)
 	case "deb":
 		return p.deb(lineNo, f)
+	case "prune":
+		if err := checkRootPath(f[1]); err != nil {
+			return fmt.Errorf("prune: %v", err)
+		}
+		for _, pr := range l.Prunes {
+			if pr.Path == f[1] {
+				return fmt.Errorf("prune: %s is already pruned on line %d", f[1], pr.Line)
+			}
+		}
+		l.Prunes = append(l.Prunes, Prune{Path: f[1], Line: lineNo})
 	case "link":
 		if err := checkRootPath(f[1]); err != nil {
 			return fmt.Errorf("link: %v", err)
@@ -399,6 +419,9 @@ func (l *Lock) formatBody(b *bytes.Buffer) {
 	}
 	for _, d := range l.Debs {
 		fmt.Fprintf(b, "deb %s %s %s %d %s\n", d.Name, d.Version, d.URL, d.Size, d.SHA256)
+	}
+	for _, pr := range l.Prunes {
+		fmt.Fprintf(b, "prune %s\n", pr.Path)
 	}
 	for _, k := range l.Links {
 		fmt.Fprintf(b, "link %s %s\n", k.Path, k.Target)

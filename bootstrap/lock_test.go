@@ -141,7 +141,7 @@ func TestParseLockErrors(t *testing.T) {
 		{"only comments", "# x\n\n", "s.lock: empty lock: want the header \"hdo-seed-lock 1\""},
 		{"newer format", "hdo-seed-lock 2\n", "s.lock:1: lock format 2 is not supported by this hdo (it reads \"hdo-seed-lock 1\"); upgrade hdo"},
 		{"no header", "arch amd64\n", "s.lock:1: got \"arch amd64\", want the header \"hdo-seed-lock 1\" as the first line"},
-		{"unknown kind", h + "debs x\n", "s.lock:3: unknown line kind \"debs\"; want one of arch, go, stage0, cmd, gotoolchain, packages, deb, link"},
+		{"unknown kind", h + "debs x\n", "s.lock:3: unknown line kind \"debs\"; want one of arch, go, stage0, cmd, gotoolchain, packages, deb, prune, link"},
 		{"no arch", "hdo-seed-lock 1\nlink /a b\n", "s.lock: no arch line; add one such as \"arch amd64\""},
 		{"bad arch", "hdo-seed-lock 1\narch i386\n", "s.lock:2: arch \"i386\" is not supported; want amd64 or arm64"},
 		{"second arch", h + "arch amd64\n", "s.lock:3: second arch line (the first is line 2); keep one"},

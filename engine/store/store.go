@@ -86,7 +86,8 @@ func (s *Store) has(pkghash string) (bool, error) {
 
 // Ensure returns the directory holding the extracted tree of the package
 // pkghash, extracting the tarball at tarballPath first if the store does
-// not have it yet. The tree is read-only and has a manifest (see Manifest).
+// not have it yet. The tree has the tarball's permissions and a manifest
+// (see Manifest).
 //
 // Concurrent calls for one hash, in one process or several, all succeed
 // with the same directory. A tarball that archive.Extract refuses is an
@@ -134,11 +135,13 @@ func (s *Store) install(ctx context.Context, pkghash, tarballPath string) (strin
 			removeTree(tmp)
 		}
 	}()
-	// ReadOnly turns this into 0555, the mode of every package root.
+	// Entries keep the modes their tarballs give (builds see packages as
+	// they are, and copy them with those modes); the sandbox mounts them
+	// read-only.
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return "", fmt.Errorf("store: %w", err)
 	}
-	l, err := archive.ExtractListing(ctx, f, tmp, archive.Options{ReadOnly: true})
+	l, err := archive.ExtractListing(ctx, f, tmp, archive.Options{})
 	if err != nil {
 		return "", fmt.Errorf("store: unpack %s: %w", tarballPath, err)
 	}

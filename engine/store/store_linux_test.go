@@ -129,17 +129,18 @@ func TestEnsure(t *testing.T) {
 	if want := filepath.Join(s.Dir, hashA); dir != want {
 		t.Errorf("dir = %s, want %s", dir, want)
 	}
+	// The tarball's modes, exactly.
 	want := map[string]string{
-		".":                 "dr-xr-xr-x",
-		"usr":               "dr-xr-xr-x",
-		"usr/bin":           "dr-xr-xr-x",
-		"usr/bin/make":      "-r-xr-xr-x #!/bin/sh\necho make\n",
-		"usr/lib":           "dr-xr-xr-x",
-		"usr/lib/libz.so.1": "-r--r--r-- ELF",
+		".":                 "drwxr-xr-x",
+		"usr":               "drwxr-xr-x",
+		"usr/bin":           "drwxr-xr-x",
+		"usr/bin/make":      "-rwxr-xr-x #!/bin/sh\necho make\n",
+		"usr/lib":           "drwxr-xr-x",
+		"usr/lib/libz.so.1": "-rw-r--r-- ELF",
 		"usr/lib/libz.so":   "Lrwxrwxrwx libz.so.1",
-		"usr/share":         "dr-xr-xr-x",
-		"usr/share/doc":     "dr-xr-xr-x",
-		"usr/share/doc/x":   "-r--r--r-- doc",
+		"usr/share":         "drwxr-xr-x",
+		"usr/share/doc":     "drwxr-xr-x",
+		"usr/share/doc/x":   "-rw-r--r-- doc",
 	}
 	if diff := cmp.Diff(want, tree(t, dir)); diff != "" {
 		t.Errorf("tree (-want +got):\n%s", diff)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hdo-build/hdo/engine/archive"
 )
 
 // userDirEnv names the work directory of a test re-executed as a normal
@@ -73,8 +75,9 @@ func runAsUser(t *testing.T, body func(t *testing.T, dir string)) {
 	}
 }
 
-// TestStoreAsUser checks what only a normal user sees: read-only trees
-// really are read-only, and the store can still remove them.
+// TestStoreAsUser checks what only a normal user sees: trees keep their
+// tarball's modes (read-only directories included), and the store can
+// still remove them.
 func TestStoreAsUser(t *testing.T) {
 	runAsUser(t, func(t *testing.T, dir string) {
 		if os.Getuid() == 0 {
@@ -102,9 +105,20 @@ func TestStoreAsUser(t *testing.T) {
 		if diff := cmp.Diff([]string{hashA, hashA + ".manifest"}, dirNames(t, s)); diff != "" {
 			t.Errorf("store directory (-want +got):\n%s", diff)
 		}
-		for _, p := range []string{"new", "usr/new", "usr/bin/make"} {
-			if err := os.WriteFile(filepath.Join(s.Path(hashA), p), nil, 0o644); err == nil {
-				t.Errorf("wrote %s in a read-only tree", p)
+		m, err := s.Manifest(hashA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range m.Entries {
+			if e.Type == archive.TypeSymlink {
+				continue
+			}
+			info, err := os.Lstat(filepath.Join(s.Path(hashA), e.Path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := info.Mode() & (fs.ModePerm | fs.ModeSticky); got != e.Mode {
+				t.Errorf("%s: mode %v in the store, %v in the tarball", e.Path, got, e.Mode)
 			}
 		}
 		if _, err := s.Ensure(context.Background(), hashB, hostileTarball(t)); err == nil {
