@@ -63,6 +63,12 @@
 //	    URI: debian, debian-security), size in bytes and hex sha256 of the
 //	    .deb. Each name once.
 //
+//	prune PATH
+//	    A path removed, with everything under it, after the debs are
+//	    unpacked and before the links are made, e.g. "prune
+//	    /usr/share/doc". Missing paths are fine; parents must not be
+//	    symlinks. Each PATH once.
+//
 //	link PATH TARGET
 //	    A fixup symlink PATH -> TARGET made last, e.g.
 //	    "link /usr/bin/cc gcc-12". It replaces a file or symlink at PATH,
@@ -93,7 +99,7 @@
 //     other Go settings (GOENV=off, GOFLAGS=-mod=readonly). Every cmd PATH
 //     is a relative symlink to /bin/bb, and the skeleton /bin /dev /etc
 //     /home /proc /tmp (1777) /usr/bin is made.
-//  4. The links.
+//  4. The prunes, then the links.
 //
 // Build writes the root as a deterministic tarball (engine/archive) into
 // Options.CacheDir as KEY.tar.gz with its content hash in KEY.blake3, and
