@@ -1,0 +1,51 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/hdo-build/hdo/bootstrap"
+)
+
+// BenchmarkTrivialPackage is the whole-build overhead of a package whose
+// build does next to nothing: hdo -f of its .pkg.tar.gz with its closure
+// (the stage0 seed) up to date: engine start, state, checks, workspace,
+// sandbox, tarball, state again.
+func BenchmarkTrivialPackage(b *testing.B) {
+	root := b.TempDir()
+	cache := b.TempDir()
+	files := map[string]string{
+		"pkg/seed/seed.lock":  string(bootstrap.Stage0Lock()),
+		"pkg/triv/build-deps": "../seed\n",
+		"pkg/triv/build":      "mkdir -p \"$DESTDIR/share\"\necho hello > \"$DESTDIR/share/hello\"\n",
+	}
+	for name, text := range files {
+		p := filepath.Join(root, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	os.Mkdir(filepath.Join(root, ".hdo"), 0o755)
+	tgz, err := sharedStage0()
+	if err != nil {
+		b.Fatal(err)
+	}
+	bc := filepath.Join(cache, "hdo", "bootstrap")
+	os.MkdirAll(bc, 0o755)
+	key := filepath.Base(tgz[:len(tgz)-len(".tar.gz")])
+	for _, suffix := range []string{".tar.gz", ".blake3"} {
+		data, err := os.ReadFile(filepath.Join(filepath.Dir(tgz), key+suffix))
+		if err != nil {
+			b.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(bc, key+suffix), data, 0o644)
+	}
+	b.Setenv("XDG_CACHE_HOME", cache)
+	hdoExec(b, root, "-q", "pkg/triv/.pkg.tar.gz")
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		hdoExec(b, root, "-q", "-f", "pkg/triv/.pkg.tar.gz")
+	}
+}
