@@ -53,13 +53,36 @@ func (s *plainStatus) printf(format string, args ...any) {
 	fmt.Fprintf(s.w, format, args...)
 }
 
+// Phaser is implemented by a Status that shows what each running job is
+// doing; Job.Phase reports to it.
+type Phaser interface {
+	// Phase says target's build is now in phase, e.g. "fetch".
+	Phase(target, phase string)
+}
+
+// Phase says what the job is doing now, e.g. "cache" (asking the binary
+// caches), "fetch" (sources and the build closure), "build" (the build
+// script) or "pack" (writing the tarball), for a Status that shows it (see
+// Phaser); others ignore it.
+func (j *Job) Phase(name string) {
+	if p, ok := j.e.cfg.Status.(Phaser); ok {
+		p.Phase(j.Target, name)
+	}
+}
+
 // NewTermStatus reports progress on a terminal: the same lines as the plain
-// display, plus a status line at the bottom, redrawn a few times a second,
-// showing the running targets, counts and elapsed time. Call Stop at the end.
+// display, plus a live block at the bottom, redrawn a few times a second: a
+// summary line (counts and elapsed time) and one line per running job
+// (target, phase, elapsed), each cut to the terminal's width. Call Stop at
+// the end.
 func NewTermStatus(w io.Writer, width int) *TermStatus {
-	t := &TermStatus{w: w, width: width, start: time.Now(), running: map[string]time.Time{}, stop: make(chan struct{})}
+	t := newTermStatus(w, width, time.Now)
 	go t.loop()
 	return t
+}
+
+func newTermStatus(w io.Writer, width int, now func() time.Time) *TermStatus {
+	return &TermStatus{w: w, width: width, now: now, start: now(), running: map[string]*jobStatus{}, stop: make(chan struct{})}
 }
 
 // TermStatus is the terminal progress display.
@@ -67,14 +90,25 @@ type TermStatus struct {
 	mu      sync.Mutex
 	w       io.Writer
 	width   int
+	now     func() time.Time
 	start   time.Time
-	running map[string]time.Time
+	running map[string]*jobStatus
 	done    int
 	failed  int
-	shown   bool
+	lines   int // lines of the live block on screen; the cursor is at the end of the last
 	stop    chan struct{}
 	once    sync.Once
 }
+
+// jobStatus is what the display knows of one running job.
+type jobStatus struct {
+	start time.Time
+	phase string // e.g. "build"; "" until the job reports one
+}
+
+// maxJobLines bounds the job lines of the live block; the rest are counted
+// in the summary.
+const maxJobLines = 10
 
 func (t *TermStatus) loop() {
 	tick := time.NewTicker(200 * time.Millisecond)
@@ -85,7 +119,7 @@ func (t *TermStatus) loop() {
 			return
 		case <-tick.C:
 			t.mu.Lock()
-			t.draw()
+			t.redraw()
 			t.mu.Unlock()
 		}
 	}
@@ -101,33 +135,111 @@ func (t *TermStatus) Stop() {
 	})
 }
 
+// clear erases the live block: back to the start of its first line, then
+// erase to the end of the screen.
 func (t *TermStatus) clear() {
-	if t.shown {
-		io.WriteString(t.w, "\r\x1b[K")
-		t.shown = false
+	if t.lines == 0 {
+		return
+	}
+	s := "\r"
+	if t.lines > 1 {
+		s += fmt.Sprintf("\x1b[%dA", t.lines-1)
+	}
+	io.WriteString(t.w, s+"\x1b[J")
+	t.lines = 0
+}
+
+// redraw replaces the live block on screen in one write, so it does not
+// flicker.
+func (t *TermStatus) redraw() {
+	var b strings.Builder
+	if t.lines > 0 {
+		b.WriteString("\r")
+		if t.lines > 1 {
+			fmt.Fprintf(&b, "\x1b[%dA", t.lines-1)
+		}
+		b.WriteString("\x1b[J")
+	}
+	frame := t.frame()
+	b.WriteString(strings.Join(frame, "\n"))
+	t.lines = len(frame)
+	if b.Len() > 0 {
+		io.WriteString(t.w, b.String())
 	}
 }
 
+// draw writes the live block where the cursor is (at the start of a line,
+// after clear).
 func (t *TermStatus) draw() {
-	if len(t.running) == 0 {
-		t.clear()
+	frame := t.frame()
+	if len(frame) == 0 {
 		return
 	}
+	io.WriteString(t.w, strings.Join(frame, "\n"))
+	t.lines = len(frame)
+}
+
+// frame returns the lines of the live block: nothing while no job runs,
+// else a summary and the oldest jobs, one per line:
+//
+//	[2 running, 5 done, 3.4s]
+//	  pkg/make/.pkg.tar.gz   build  2.1s
+//	  pkg/zlib/.pkg.tar.gz   fetch  0.3s
+func (t *TermStatus) frame() []string {
+	if len(t.running) == 0 {
+		return nil
+	}
+	now := t.now()
 	names := make([]string, 0, len(t.running))
 	for n := range t.running {
 		names = append(names, n)
 	}
-	sort.Slice(names, func(i, j int) bool { return t.running[names[i]].Before(t.running[names[j]]) })
-	line := fmt.Sprintf("[%d running, %d done", len(names), t.done)
+	sort.Slice(names, func(i, j int) bool {
+		a, b := t.running[names[i]], t.running[names[j]]
+		if !a.start.Equal(b.start) {
+			return a.start.Before(b.start)
+		}
+		return names[i] < names[j]
+	})
+	summary := fmt.Sprintf("[%d running, %d done", len(names), t.done)
 	if t.failed > 0 {
-		line += fmt.Sprintf(", %d failed", t.failed)
+		summary += fmt.Sprintf(", %d failed", t.failed)
 	}
-	line += fmt.Sprintf(", %.1fs] %s", time.Since(t.start).Seconds(), strings.Join(names, " "))
-	if t.width > 4 && len(line) > t.width-1 {
-		line = line[:t.width-4] + "..."
+	summary += fmt.Sprintf(", %.1fs]", now.Sub(t.start).Seconds())
+	more := len(names) - maxJobLines
+	if more > 0 {
+		names = names[:maxJobLines]
+		summary += fmt.Sprintf(" (%d more not shown)", more)
 	}
-	io.WriteString(t.w, "\r\x1b[K"+line)
-	t.shown = true
+	wide, phased := 0, 0
+	for _, n := range names {
+		wide = max(wide, len(n))
+		phased = max(phased, len(t.running[n].phase))
+	}
+	lines := []string{t.fit(summary)}
+	for _, n := range names {
+		j := t.running[n]
+		line := fmt.Sprintf("  %-*s  ", wide, n)
+		if phased > 0 {
+			line += fmt.Sprintf("%-*s  ", phased, j.phase)
+		}
+		line += fmt.Sprintf("%.1fs", now.Sub(j.start).Seconds())
+		lines = append(lines, t.fit(line))
+	}
+	return lines
+}
+
+// fit cuts line to the terminal's width, keeping the last column free so
+// the terminal never wraps.
+func (t *TermStatus) fit(line string) string {
+	if t.width <= 4 {
+		return line
+	}
+	r := []rune(line)
+	if len(r) <= t.width-1 {
+		return line
+	}
+	return string(r[:t.width-4]) + "..."
 }
 
 // Start notes a running build.
@@ -136,8 +248,17 @@ func (t *TermStatus) Start(target string) {
 	defer t.mu.Unlock()
 	t.clear()
 	fmt.Fprintf(t.w, "hdo: build %s\n", target)
-	t.running[target] = time.Now()
+	t.running[target] = &jobStatus{start: t.now()}
 	t.draw()
+}
+
+// Phase notes the phase of a running build; the next redraw shows it.
+func (t *TermStatus) Phase(target, phase string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if j, ok := t.running[target]; ok {
+		j.phase = phase
+	}
 }
 
 // Done notes a finished build.

@@ -39,23 +39,39 @@ func benchTree(b *testing.B, n int) string {
 var (
 	hdoBinOnce sync.Once
 	hdoBin     string
+	hdoBinErr  error
 )
 
-// realHdo builds the hdo binary itself for the benchmarks: the test binary
-// that stands in for hdo in script tests is three times larger and slower
-// to start.
-func realHdo(b *testing.B) string {
+// realHdo builds the hdo binary itself, once per test run, for the
+// benchmarks and the tests that run hdo as a separate process (crash,
+// concurrency, cache faults, hostile input): the test binary that stands in
+// for hdo in script tests is three times larger and slower to start.
+// TestMain removes it.
+func realHdo(tb testing.TB) string {
+	tb.Helper()
 	hdoBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "hdo-bench-")
+		dir, err := os.MkdirTemp("", "hdo-bin-")
 		if err != nil {
-			b.Fatal(err)
+			hdoBinErr = err
+			return
 		}
+		os.Chmod(dir, 0o755) // runnable by the users tests switch to
 		hdoBin = filepath.Join(dir, "hdo")
 		if out, err := exec.Command("go", "build", "-o", hdoBin, ".").CombinedOutput(); err != nil {
-			b.Fatalf("go build: %v\n%s", err, out)
+			hdoBinErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	})
+	if hdoBinErr != nil {
+		tb.Fatal(hdoBinErr)
+	}
 	return hdoBin
+}
+
+// removeRealHdo removes the binary realHdo built, if any.
+func removeRealHdo() {
+	if hdoBin != "" {
+		os.RemoveAll(filepath.Dir(hdoBin))
+	}
 }
 
 func hdoExec(b *testing.B, dir string, args ...string) {

@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/hdo-build/hdo/engine"
+	"github.com/hdo-build/hdo/engine/hostroot"
 	"github.com/hdo-build/hdo/sandbox"
 )
 
@@ -60,6 +61,8 @@ func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code
 func main() {
 	// A re-executed hdo may be the init of a build sandbox.
 	sandbox.Main()
+	// ... or the child of venv-run or hdo run that makes the new root.
+	hostroot.Main()
 	// hdo is short-lived and allocation-heavy while checking a tree: trade
 	// some memory for fewer collections.
 	debug.SetGCPercent(400)
@@ -121,6 +124,9 @@ func exitCode(e *env, name string, err error) int {
 func dispatch(ctx context.Context, e *env, name string, args []string) error {
 	if strings.HasPrefix(name, "redo") {
 		return redoCommand(ctx, e, name, args)
+	}
+	if name == venvRunName {
+		return venvRunCommand(ctx, e, args)
 	}
 	if len(args) > 0 {
 		if v, ok := verbs[args[0]]; ok {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hdo-build/hdo/engine"
+	"github.com/hdo-build/hdo/engine/hostroot"
 	"github.com/hdo-build/hdo/sandbox"
 	"github.com/rogpeppe/go-internal/testscript"
 	"golang.org/x/sys/unix"
@@ -20,13 +21,24 @@ import (
 // that scripts run the real CLI as separate processes.
 func TestMain(m *testing.M) {
 	sandbox.Main()
+	hostroot.Main()
 	cmds := map[string]func(){
-		"hdo": func() { os.Exit(run(context.Background(), os.Args)) },
+		"hdo":       func() { os.Exit(run(context.Background(), os.Args)) },
+		venvRunName: func() { os.Exit(run(context.Background(), os.Args)) },
 	}
 	for _, name := range engine.Commands {
 		cmds[name] = func() { os.Exit(run(context.Background(), os.Args)) }
 	}
-	testscript.Main(m, cmds)
+	testscript.Main(cleanupM{m}, cmds)
+}
+
+// cleanupM removes what the tests share across the run (the hdo binary
+// realHdo builds) once they are done.
+type cleanupM struct{ m *testing.M }
+
+func (c cleanupM) Run() int {
+	defer removeRealHdo()
+	return c.m.Run()
 }
 
 func TestScript(t *testing.T) {

@@ -26,32 +26,12 @@ func Shell(ctx context.Context, cfg Config, dir string, stdin io.Reader, stdout,
 	if p.Seed {
 		return "", fmt.Errorf("%s is a seed package: it has no build to enter", dir)
 	}
-	read := func(name string) (string, error) {
-		b, err := os.ReadFile(path.Join(cfg.Root, dir, name))
-		return string(b), err
-	}
-	pkghash, err := read(PkgHash)
+	pkghash, buildDirs, buildHashes, err := readBuildClosure(cfg.Root, dir)
 	if err != nil {
 		return "", err
-	}
-	bcl, err := read(BClosure)
-	if err != nil {
-		return "", err
-	}
-	buildDirs, err := closureDirs([]byte(bcl))
-	if err != nil {
-		return "", err
-	}
-	var buildHashes []string
-	for _, d := range buildDirs {
-		b, err := os.ReadFile(path.Join(cfg.Root, d, PkgHash))
-		if err != nil {
-			return "", err
-		}
-		buildHashes = append(buildHashes, strings.TrimSpace(string(b)))
 	}
 	t := &tarball{cfg: cfg}
-	ws, err := t.prepare(ctx, cfg.Root, p, strings.TrimSpace(pkghash), buildDirs, buildHashes)
+	ws, err := t.prepare(ctx, cfg.Root, p, pkghash, buildDirs, buildHashes)
 	if err != nil {
 		return "", err
 	}
@@ -77,4 +57,31 @@ func BuildClosureTargets(root, dir string) ([]string, error) {
 		return nil, err
 	}
 	return tarballs(dirs), nil
+}
+
+// readBuildClosure reads a package's pkghash and its build closure's dirs
+// and pkghashes from their (up to date) targets.
+func readBuildClosure(root, dir string) (pkghash string, dirs, hashes []string, err error) {
+	read := func(p string) (string, error) {
+		b, err := os.ReadFile(path.Join(root, p))
+		return strings.TrimSpace(string(b)), err
+	}
+	if pkghash, err = read(path.Join(dir, PkgHash)); err != nil {
+		return "", nil, nil, err
+	}
+	bcl, err := read(path.Join(dir, BClosure))
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if dirs, err = closureDirs([]byte(bcl)); err != nil {
+		return "", nil, nil, err
+	}
+	for _, d := range dirs {
+		h, err := read(path.Join(d, PkgHash))
+		if err != nil {
+			return "", nil, nil, err
+		}
+		hashes = append(hashes, h)
+	}
+	return pkghash, dirs, hashes, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/hdo-build/hdo/engine/archive"
 	"github.com/hdo-build/hdo/engine/cache"
 	"github.com/hdo-build/hdo/engine/fetch"
+	"github.com/hdo-build/hdo/engine/gcroots"
 	"github.com/hdo-build/hdo/engine/pkgspec"
 	"github.com/hdo-build/hdo/engine/store"
 	"github.com/hdo-build/hdo/sandbox"
@@ -61,6 +63,13 @@ type tarball struct {
 
 // Build makes the package's tarball.
 func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
+	// While this build uses the store and the caches, hdo gc waits (a
+	// shared lock); this also records the tree as a gc root.
+	release, err := gcroots.Hold(ctx, t.cfg.CacheDir, j.Root(), t.cfg.logf)
+	if err != nil {
+		return err
+	}
+	defer release()
 	dir := path.Dir(j.Target)
 	p, err := load(ctx, j, dir)
 	if err != nil {
@@ -82,6 +91,7 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 
 	// Ask the binary caches for the package and every missing member of
 	// its run-time closure at once, not one after another down the chain.
+	j.Phase("cache")
 	t.prefetch(ctx, j, append([]string{dir}, runDirs...), append([]string{pkghash}, runHashes...))
 	hit, err := t.fromDownloads(ctx, j, pkghash)
 	if err != nil {
@@ -92,9 +102,11 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 		return j.IfChange(ctx, false, tarballs(runDirs)...)
 	}
 	if p.Seed {
+		j.Phase("build")
 		return t.buildSeed(ctx, j, p)
 	}
 
+	j.Phase("deps")
 	got, err = readTargets(ctx, j, []string{path.Join(dir, BClosure)})
 	if err != nil {
 		return err
@@ -111,16 +123,19 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 	if err := j.IfChange(ctx, false, tarballs(union(runDirs, buildDirs))...); err != nil {
 		return err
 	}
+	j.Phase("fetch")
 	ws, err := t.prepare(ctx, j.Root(), p, pkghash, buildDirs, buildHashes)
 	if err != nil {
 		return err
 	}
+	j.Phase("build")
 	files, makeflags := j.Jobserver().PipeFiles(3)
 	cfg := ws.sandboxConfig(makeflags, files, t.cfg.Timeout)
 	cfg.Stdout, cfg.Stderr = j.Log, j.Log
 	if err := sandbox.Run(ctx, cfg); err != nil {
 		return fmt.Errorf("build failed: %w; its work dir is kept at %s (hdo shell %s opens the same sandbox)", err, ws.dir, dir)
 	}
+	j.Phase("pack")
 	if err := writeTarball(j.Out, ws.dest); err != nil {
 		return fmt.Errorf("%s: %w (work dir kept at %s)", dir, err, ws.dir)
 	}
@@ -133,6 +148,16 @@ func (t *tarball) buildSeed(ctx context.Context, j *engine.Job, p *pkgspec.Packa
 	if err != nil {
 		return err
 	}
+	tgz, _, err := bootstrap.Build(ctx, lock, t.seedOptions(j.Log))
+	if err != nil {
+		return err
+	}
+	return copyFile(tgz, j.Out, 0o644)
+}
+
+// seedOptions configures seed builds: the seed cache under the cache dir,
+// and .debs through the verified source cache.
+func (t *tarball) seedOptions(log io.Writer) bootstrap.Options {
 	opts := t.cfg.Bootstrap
 	opts.CacheDir = filepath.Join(t.cfg.CacheDir, "bootstrap")
 	opts.Fetch = func(ctx context.Context, name, sum string, urls []string) (string, error) {
@@ -146,13 +171,9 @@ func (t *tarball) buildSeed(ctx context.Context, j *engine.Job, p *pkgspec.Packa
 		return paths[0], nil
 	}
 	if opts.Log == nil {
-		opts.Log = j.Log
+		opts.Log = log
 	}
-	tgz, _, err := bootstrap.Build(ctx, lock, opts)
-	if err != nil {
-		return err
-	}
-	return copyFile(tgz, j.Out, 0o644)
+	return opts
 }
 
 // prefetch asks the binary caches for the packages (dirs with their

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+
+	"github.com/hdo-build/hdo/engine/archive"
+	"github.com/hdo-build/hdo/engine/pkgrule"
+)
+
+func init() {
+	register("check", verb{
+		usage: "check [-j N] PKGDIR...",
+		help:  "rebuild packages in a fresh sandbox and compare with their tarballs (reproducibility)",
+		run:   checkVerb,
+	})
+}
+
+func checkVerb(ctx context.Context, e *env, args []string) error {
+	var bf buildFlags
+	fs := bf.register(e, "check")
+	if err := parse(fs, splitJ(args)); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("check needs a package directory")
+	}
+	eng, stop, err := openEngine(e, &bf)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	pcfg, err := pkgConfig(e, eng.Root(), false, newPlainStatusFor(e))
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, a := range fs.Args() {
+		dir, err := eng.Rel(e.cwd, a)
+		if err != nil {
+			return err
+		}
+		// The package (built, or from a cache) and what rebuilding it needs.
+		if err := eng.Build(ctx, []string{path.Join(dir, pkgrule.Tarball), path.Join(dir, pkgrule.BClosure)}, false); err != nil {
+			return err
+		}
+		deps, err := pkgrule.BuildClosureTargets(eng.Root(), dir)
+		if err != nil {
+			return err
+		}
+		if err := eng.Build(ctx, deps, false); err != nil {
+			return err
+		}
+		have := eng.Abs(path.Join(dir, pkgrule.Tarball))
+		tmp, err := os.MkdirTemp(pcfg.CacheDir, "check-")
+		if err != nil {
+			return err
+		}
+		again := filepath.Join(tmp, "pkg.tar.gz")
+		log, err := os.Create(filepath.Join(tmp, "log"))
+		if err != nil {
+			return err
+		}
+		files, makeflags := eng.Jobserver().PipeFiles(3)
+		err = pkgrule.Rebuild(ctx, pcfg, dir, again, log, makeflags, files)
+		log.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w (log: %s)", dir, err, filepath.Join(tmp, "log"))
+		}
+		want, err := archive.ContentHashFile(have)
+		if err != nil {
+			return err
+		}
+		got, err := archive.ContentHashFile(again)
+		if err != nil {
+			return err
+		}
+		if got == want {
+			fmt.Fprintf(e.stdout, "%s: reproducible (content %s)\n", dir, got)
+			os.RemoveAll(tmp)
+			continue
+		}
+		failed++
+		fmt.Fprintf(e.stdout, "%s: NOT reproducible: content %s, rebuilt %s; the rebuild is kept at %s\n", dir, want, got, again)
+		diff, err := archive.Diff(have, again)
+		if err != nil {
+			return err
+		}
+		for _, line := range diff {
+			fmt.Fprintf(e.stdout, "\t%s\n", line)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d packages did not rebuild to the same content", failed, fs.NArg())
+	}
+	return nil
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+
+	"github.com/hdo-build/hdo/engine/gcroots"
+	"github.com/hdo-build/hdo/engine/hostroot"
+	"github.com/hdo-build/hdo/engine/store"
+)
+
+func init() {
+	register("run", verb{
+		usage: "run [-j N] [-q] [--binary-only] PKGDIR... -- CMD [ARGS...]",
+		help:  "build (or fetch) packages and run CMD with their and their closures' top-level dirs (from the store) in place of the host's",
+		run:   runVerb,
+	})
+}
+
+func runVerb(ctx context.Context, e *env, args []string) error {
+	var bf buildFlags
+	fs := bf.register(e, "run")
+	if err := parse(fs, splitJ(args)); err != nil {
+		return err
+	}
+	rest := fs.Args()
+	sep := slices.Index(rest, "--")
+	if sep < 1 || sep == len(rest)-1 {
+		return usagef("usage: hdo %s", verbs["run"].usage)
+	}
+	dirs, cmd := rest[:sep], rest[sep+1:]
+	plan, err := runPlan(ctx, e, &bf, dirs)
+	if err != nil {
+		return err
+	}
+	return runInRoot(ctx, e, plan, "hdo run", cmd)
+}
+
+// runPlan builds the packages and returns the new root that puts them and
+// their closures, unpacked in the store, over the host's. The engine is
+// closed before the command runs.
+func runPlan(ctx context.Context, e *env, bf *buildFlags, dirs []string) (hostroot.Plan, error) {
+	eng, stop, err := openEngine(e, bf)
+	if err != nil {
+		return hostroot.Plan{}, err
+	}
+	defer stop()
+	pkgs, err := buildPackages(ctx, e, eng, dirs)
+	if err != nil {
+		return hostroot.Plan{}, err
+	}
+	cache := cacheDir(e)
+	// gc must not remove a store entry between its Ensure and its mount.
+	release, err := gcroots.Hold(ctx, cache, eng.Root(), func(format string, args ...any) {
+		fmt.Fprintf(e.stderr, "hdo: "+format+"\n", args...)
+	})
+	if err != nil {
+		return hostroot.Plan{}, err
+	}
+	defer release()
+	st, err := store.Open(filepath.Join(cache, "store"))
+	if err != nil {
+		return hostroot.Plan{}, err
+	}
+	manifests := map[string]store.Manifest{}
+	trees := make([]hostroot.Tree, len(pkgs))
+	for i, p := range pkgs {
+		dir, err := st.Ensure(ctx, p.PkgHash, p.Tarball)
+		if err != nil {
+			return hostroot.Plan{}, fmt.Errorf("%s: %w", p.Name, err)
+		}
+		if manifests[p.Name], err = st.Manifest(p.PkgHash); err != nil {
+			return hostroot.Plan{}, fmt.Errorf("%s: %w", p.Name, err)
+		}
+		trees[i] = hostroot.Tree{Name: p.Name, Dir: dir}
+	}
+	if err := store.Conflicts(manifests); err != nil {
+		return hostroot.Plan{}, fmt.Errorf("the packages cannot share one root: %w", err)
+	}
+	plan, err := hostroot.FromTrees(trees)
+	if err != nil {
+		return hostroot.Plan{}, err
+	}
+	plan.ReadOnly = true
+	return plan, nil
+}

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package venv
+
+func replace(src, dst string) error { return replaceByRename(src, dst) }
