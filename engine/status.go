@@ -20,7 +20,8 @@ type plainStatus struct {
 	quiet bool
 }
 
-// NewQuietStatus reports only warnings and failures.
+// NewQuietStatus reports only warnings and failures; what scripts write
+// goes only to their logs (hdo log).
 func NewQuietStatus(w io.Writer) Status { return &plainStatus{w: w, quiet: true} }
 
 func (s *plainStatus) Start(target string) {
@@ -39,7 +40,13 @@ func (s *plainStatus) Warn(format string, args ...any) {
 	s.printf("hdo: "+format+"\n", args...)
 }
 
-func (s *plainStatus) Writer() io.Writer { return s }
+// Writer is where scripts' stderr goes; quiet, it goes only to the logs.
+func (s *plainStatus) Writer() io.Writer {
+	if s.quiet {
+		return io.Discard
+	}
+	return s
+}
 
 func (s *plainStatus) Write(p []byte) (int, error) {
 	s.mu.Lock()
