@@ -14,6 +14,10 @@ elif [ -n "$(find "$here/go.mod" "$here/go.sum" "$here/cmd" "$here/engine" "$her
 fi
 if [ -n "$stale" ]; then
 	echo "do.sh: building $bin" >&2
-	(cd "$here" && go build -o "$bin.tmp" ./cmd/hdo && mv -f "$bin.tmp" "$bin")
+	# A static binary: hdo starts many short processes (redo-ifchange in
+	# every .do script), and a venv's copy of it runs on any Linux.
+	(cd "$here" && go build -tags 'netgo osusergo sqlite_omit_load_extension' \
+		-ldflags '-linkmode=external -extldflags=-static -s -w' \
+		-o "$bin.tmp" ./cmd/hdo && mv -f "$bin.tmp" "$bin")
 fi
 exec "$bin" "$@"

@@ -57,7 +57,8 @@ func realHdo(tb testing.TB) string {
 		}
 		os.Chmod(dir, 0o755) // runnable by the users tests switch to
 		hdoBin = filepath.Join(dir, "hdo")
-		if out, err := exec.Command("go", "build", "-o", hdoBin, ".").CombinedOutput(); err != nil {
+		args := append(append([]string{"build"}, hdoBuildFlags...), "-o", hdoBin, ".")
+		if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
 			hdoBinErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	})

@@ -11,21 +11,9 @@ import (
 	"github.com/hdo-build/hdo/bootstrap"
 )
 
-// buildHdo builds the hdo binary into a directory every user can read.
-func buildHdo(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "hdo-bin-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	bin := filepath.Join(dir, "hdo")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
+// buildHdo returns the hdo binary, built as do.sh builds it, in a
+// directory every user can read.
+func buildHdo(t *testing.T) string { return realHdo(t) }
 
 // writeStageTree writes a small package tree on stage0 into root, with the
 // shared stage0 seed already in cache/hdo/bootstrap.
