@@ -44,14 +44,7 @@ func checkVerb(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		// The package (built, or from a cache) and what rebuilding it needs.
-		if err := eng.Build(ctx, []string{path.Join(dir, pkgrule.Tarball), path.Join(dir, pkgrule.BClosure)}, false); err != nil {
-			return err
-		}
-		deps, err := pkgrule.BuildClosureTargets(eng.Root(), dir)
-		if err != nil {
-			return err
-		}
-		if err := eng.Build(ctx, deps, false); err != nil {
+		if err := buildClosure(ctx, eng, dir, path.Join(dir, pkgrule.Tarball)); err != nil {
 			return err
 		}
 		have := eng.Abs(path.Join(dir, pkgrule.Tarball))

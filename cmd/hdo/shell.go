@@ -9,6 +9,7 @@ import (
 	"path"
 	"syscall"
 
+	"github.com/hdo-build/hdo/engine"
 	"github.com/hdo-build/hdo/engine/pkgrule"
 	"github.com/hdo-build/hdo/sandbox"
 )
@@ -40,14 +41,7 @@ func shellVerb(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := eng.Build(ctx, []string{path.Join(dir, pkgrule.PkgHash), path.Join(dir, pkgrule.BClosure)}, false); err != nil {
-		return err
-	}
-	deps, err := pkgrule.BuildClosureTargets(eng.Root(), dir)
-	if err != nil {
-		return err
-	}
-	if err := eng.Build(ctx, deps, false); err != nil {
+	if err := buildClosure(ctx, eng, dir, path.Join(dir, pkgrule.PkgHash)); err != nil {
 		return err
 	}
 	pcfg, err := pkgConfig(e, eng.Root(), bf.binaryOnly, newPlainStatusFor(e))
@@ -67,4 +61,17 @@ func shellVerb(ctx context.Context, e *env, args []string) error {
 		return &exitError{ee.Code}
 	}
 	return err
+}
+
+// buildClosure brings up to date what a sandbox for the package in dir
+// needs (its .bclosure and the tarballs it lists) and the extra targets.
+func buildClosure(ctx context.Context, eng *engine.Engine, dir string, extra ...string) error {
+	if err := eng.Build(ctx, append(extra, path.Join(dir, pkgrule.BClosure)), false); err != nil {
+		return err
+	}
+	deps, err := pkgrule.BuildClosureTargets(eng.Root(), dir)
+	if err != nil {
+		return err
+	}
+	return eng.Build(ctx, deps, false)
 }
