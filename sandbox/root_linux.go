@@ -62,6 +62,9 @@ func prepareRoot(hostNetwork bool) error {
 	if err := mount("proc", readyProc, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return err
 	}
+	if err := protectProc(readyProc); err != nil {
+		return err
+	}
 	if err := mountDev(readyDev); err != nil {
 		return err
 	}
@@ -69,6 +72,31 @@ func prepareRoot(hostNetwork bool) error {
 		return fmt.Errorf("sethostname: %w", err)
 	}
 	return <-lo
+}
+
+// procReadOnly are the parts of /proc that reach beyond the sandbox's
+// namespaces: host-wide sysctls (kernel.core_pattern runs a program as
+// the host's root), the magic SysRq key, IRQ affinities, bus and
+// filesystem settings. The build runs as the caller's uid, and when that
+// is root the kernel gives it the owner's write permission on these
+// root-owned files, capabilities or not: they are made read-only.
+var procReadOnly = []string{"sys", "sysrq-trigger", "irq", "bus", "fs"}
+
+// protectProc makes procReadOnly read-only in the proc mounted at dir.
+func protectProc(dir string) error {
+	for _, name := range procReadOnly {
+		p := dir + "/" + name
+		if _, err := os.Lstat(p); err != nil {
+			continue // not in this kernel
+		}
+		if err := mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return err
+		}
+		if err := remount(p, unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // finishRoot assembles the sandbox root from cfg on the prepared scratch
