@@ -290,7 +290,8 @@ func (e *Engine) record(rel string) *state.Record {
 }
 
 // noteSource remembers a source's current stat and hash, to be written at
-// the end of the run (or with the next target record).
+// the end of the run (or with the next target record) unless another hdo
+// process has built the file meanwhile (see state.DB.PutObserved).
 func (e *Engine) noteSource(rel string, fs *fileState, h fingerprint.Hash) {
 	e.recMu.Lock()
 	defer e.recMu.Unlock()
@@ -321,7 +322,7 @@ func (e *Engine) flush() error {
 	}
 	e.dirty = map[string]*state.Record{}
 	e.recMu.Unlock()
-	return e.db.Put(recs...)
+	return e.db.PutObserved(nil, recs)
 }
 
 // putTarget writes a target's record together with pending source records.
@@ -336,7 +337,7 @@ func (e *Engine) putTarget(r *state.Record) error {
 	e.dirty = map[string]*state.Record{}
 	e.recs[r.Path] = r
 	e.recMu.Unlock()
-	return e.db.Put(recs...)
+	return e.db.PutObserved(recs[:1], recs[1:])
 }
 
 // Env returns the environment for scripts: cfg.Env with hdo's variables.

@@ -140,6 +140,15 @@ func (e *Engine) evaluate(ctx context.Context, n *node, force bool) (fingerprint
 		}
 		return e.source(rel, fs, rec)
 	}
+	if fs.stat.Exists && (rec == nil || !rec.Target || rec.Stat != fs.stat) {
+		// The file is not what this process recorded when it loaded the
+		// state: another hdo process may have built it since. Decide
+		// from the record as it is now, or this process would take that
+		// target for a hand-made file and overwrite its record.
+		if rec, err = e.reload(rel); err != nil {
+			return fingerprint.Hash{}, err
+		}
+	}
 	if !force {
 		if kept, h, err := e.kept(rel, fs, rec); kept || err != nil {
 			return h, err
@@ -153,6 +162,26 @@ func (e *Engine) evaluate(ctx context.Context, n *node, force bool) (fingerprint
 		}
 	}
 	return e.build(ctx, n, r, rec, force)
+}
+
+// reload returns rel's record as the database holds it now (another hdo
+// process may have written it since this one loaded the state), keeping
+// it; a record this process has not written yet stays as it is.
+func (e *Engine) reload(rel string) (*state.Record, error) {
+	e.recMu.Lock()
+	_, pending := e.dirty[rel]
+	e.recMu.Unlock()
+	if pending {
+		return e.record(rel), nil
+	}
+	fresh, err := e.db.Get(rel)
+	if err != nil || fresh == nil {
+		return e.record(rel), err
+	}
+	e.recMu.Lock()
+	e.recs[rel] = fresh
+	e.recMu.Unlock()
+	return fresh, nil
 }
 
 // source returns the identity of a file no rule builds.

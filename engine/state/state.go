@@ -231,8 +231,16 @@ func (s *DB) Get(path string) (*Record, error) {
 }
 
 // Put writes records in one transaction.
-func (s *DB) Put(recs ...*Record) error {
-	if len(recs) == 0 {
+func (s *DB) Put(recs ...*Record) error { return s.PutObserved(recs, nil) }
+
+// PutObserved writes recs, and the observed records (what a run saw of a
+// file, not a build of it: a source's stat and hash, a target's refreshed
+// stat) unless they would undo another process's build, all in one
+// transaction. An observed target record is written only while the
+// stored one is of the same finished build (same BuildID); an observed
+// source record only where no target record is stored.
+func (s *DB) PutObserved(recs, observed []*Record) error {
+	if len(recs) == 0 && len(observed) == 0 {
 		return nil
 	}
 	s.mu.Lock()
@@ -250,6 +258,22 @@ func (s *DB) Put(recs ...*Record) error {
 	for _, r := range recs {
 		_, err := st.Exec(r.Path, r.Target, r.Rule, encode(r))
 		if err != nil {
+			return fmt.Errorf("state %s: %s: %w", s.Path, r.Path, err)
+		}
+	}
+	for _, r := range observed {
+		var blob []byte
+		err := tx.QueryRow(`SELECT rec FROM files WHERE path = ?`, r.Path).Scan(&blob)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("state %s: %s: %w", s.Path, r.Path, err)
+		}
+		if err == nil {
+			var cur Record
+			if decode(&cur, blob) == nil && cur.Target && (!r.Target || cur.Building || cur.BuildID != r.BuildID) {
+				continue // built by someone else since r's run loaded it
+			}
+		}
+		if _, err := st.Exec(r.Path, r.Target, r.Rule, encode(r)); err != nil {
 			return fmt.Errorf("state %s: %s: %w", s.Path, r.Path, err)
 		}
 	}

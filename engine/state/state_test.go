@@ -95,3 +95,47 @@ func TestCorruptRecord(t *testing.T) {
 		t.Errorf("decode(good) = %+v, %v", r, err)
 	}
 }
+
+// TestPutObserved checks that what one process observed of a file (a
+// source's hash, a target's refreshed stat) never undoes a build another
+// process recorded meanwhile.
+func TestPutObserved(t *testing.T) {
+	built := &Record{Path: "t", Target: true, Rule: "t.do", BuildID: 1, Hash: fingerprint.HashBytes([]byte("v1"))}
+	tests := []struct {
+		name     string
+		stored   *Record // nil: none
+		observed *Record
+		want     *Record
+	}{
+		{"source, nothing stored", nil, &Record{Path: "t", Hash: fingerprint.HashBytes([]byte("s"))}, &Record{Path: "t", Hash: fingerprint.HashBytes([]byte("s"))}},
+		{"source over a source", &Record{Path: "t"}, &Record{Path: "t", Recorded: 5}, &Record{Path: "t", Recorded: 5}},
+		{"source over a target built since", built, &Record{Path: "t", Recorded: 5}, built},
+		{"refresh of the same build", built, &Record{Path: "t", Target: true, Rule: "t.do", BuildID: 1, Recorded: 9}, &Record{Path: "t", Target: true, Rule: "t.do", BuildID: 1, Recorded: 9}},
+		{"refresh of an older build", built, &Record{Path: "t", Target: true, Rule: "t.do", BuildID: 7, Recorded: 9}, built},
+		{"refresh during a rebuild", &Record{Path: "t", Target: true, Rule: "t.do", BuildID: 1, Building: true}, &Record{Path: "t", Target: true, Rule: "t.do", BuildID: 1, Recorded: 9}, &Record{Path: "t", Target: true, Rule: "t.do", BuildID: 1, Building: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, err := Open(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if tt.stored != nil {
+				if err := db.Put(tt.stored); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := db.PutObserved(nil, []*Record{tt.observed}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := db.Get("t")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("stored record (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
