@@ -253,7 +253,7 @@ func (c *Client) getFrom(ctx context.Context, src *source, pkghash, dest string,
 		tarDone  = make(chan error, 1)
 	)
 	go func() {
-		tarDone <- c.fetch(ctx, src, pkghash+".tar.gz", func(r io.Reader, _ int64) error {
+		tarDone <- c.fetch(ctx, src, pkghash+".tar.gz", func(r io.Reader, length int64) error {
 			if _, err := pf.Seek(0, io.SeekStart); err != nil {
 				return err
 			}
@@ -268,7 +268,14 @@ func (c *Client) getFrom(ctx context.Context, src *source, pkghash, dest string,
 			}
 			got = sink.h.finish()
 			if want := wantSize.Load(); want > 0 && got.Size < want {
-				return &fetchError{kind: kindTransient, err: fmt.Errorf("%w: got %d bytes, want %d", errBodyTruncated, got.Size, want)}
+				err := fmt.Errorf("%w: got %d bytes, want %d", errBodyTruncated, got.Size, want)
+				if length >= 0 {
+					// The server sent all the bytes it announced: the
+					// entry is short, and asking again cannot help (nor
+					// is the whole cache unreachable).
+					return badEntry("%s.tar.gz: %v", pkghash, err)
+				}
+				return &fetchError{kind: kindTransient, err: err}
 			}
 			return nil
 		})

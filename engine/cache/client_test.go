@@ -123,6 +123,16 @@ func TestGet(t *testing.T) {
 			wantLog: "unreachable after 3 tries",
 		},
 		{
+			// All the bytes the server announced arrive, fewer than the
+			// .info says: a bad entry, not a cache to give up on.
+			name: "whole body shorter than its info",
+			caches: func(t *testing.T, f *fixture) []string {
+				f.rewriteInfo(t, func(in *Info) { in.Size = 1 << 40 })
+				return []string{serve(t, f.dir, nil).URL}
+			},
+			wantLog: "bytes, want 1099511627776; treating it as a miss",
+		},
+		{
 			name: "truncated once, then whole",
 			caches: func(t *testing.T, f *fixture) []string {
 				data := readFile(t, f.path(".tar.gz"))

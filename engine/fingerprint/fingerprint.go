@@ -129,7 +129,12 @@ func HashFile(path string, st Stat) (Hash, error) {
 	if st.IsDir() {
 		return hashDir(path)
 	}
-	f, err := os.Open(path)
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return special(st.Mode), nil
+	}
+	// O_NONBLOCK: should the file have become a named pipe since it was
+	// stat'ed, opening it must not wait for a writer.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return Absent, nil
@@ -137,6 +142,9 @@ func HashFile(path string, st Stat) (Hash, error) {
 		return Hash{}, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && !fi.Mode().IsRegular() {
+		return special(uint32(fi.Sys().(*syscall.Stat_t).Mode)), nil
+	}
 	h := blake3.New()
 	h.Write([]byte("file\x00"))
 	if _, err := io.Copy(h, f); err != nil {
@@ -145,6 +153,16 @@ func HashFile(path string, st Stat) (Hash, error) {
 	var out Hash
 	h.Sum(out[:0])
 	return out, nil
+}
+
+// special is the identity of a named pipe, socket or device: its kind, as
+// its content cannot be read without blocking or without end.
+func special(mode uint32) Hash {
+	h := blake3.New()
+	h.Write([]byte{'s', 'p', 'e', 'c', 'i', 'a', 'l', 0, byte(mode >> 12)})
+	var out Hash
+	h.Sum(out[:0])
+	return out
 }
 
 func hashDir(path string) (Hash, error) {

@@ -170,11 +170,13 @@ func closureOf(ctx context.Context, j *engine.Job, deps []string) ([]byte, error
 // to the tree root, e.g. ./pkg/zlib/.pkg.tar.gz.
 func TarballPath(dir string) string { return "./" + path.Join(dir, Tarball) }
 
-// DirOfTarballPath returns the package dir of a closure line.
+// DirOfTarballPath returns the package dir of a closure line. The dir must
+// be a clean path inside the tree: a closure edited by hand must not put a
+// tarball from outside the tree into a build.
 func DirOfTarballPath(line string) (string, error) {
 	d, ok := strings.CutSuffix(strings.TrimPrefix(line, "./"), "/"+Tarball)
-	if !ok || d == "" {
-		return "", fmt.Errorf("closure line %q does not name a package tarball", line)
+	if !ok || d == "" || path.IsAbs(d) || path.Clean(d) != d || d == ".." || strings.HasPrefix(d, "../") {
+		return "", fmt.Errorf("closure line %q does not name a package tarball in the tree (./DIR/%s)", line, Tarball)
 	}
 	return d, nil
 }

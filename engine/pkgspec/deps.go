@@ -3,6 +3,7 @@ package pkgspec
 import (
 	"path"
 	"strings"
+	"unicode"
 )
 
 // Dep is one line of a build-deps or run-deps file.
@@ -26,7 +27,9 @@ func ParseDeps(name string, data []byte) ([]Dep, error) {
 		if line == "" {
 			continue
 		}
-		if strings.ContainsAny(line, " \t\v\f\r") {
+		// Any space, not only ASCII ones: the trimming above would read
+		// "zlib\u00a0" as zlib but "zlib\u00a0/" as another directory.
+		if strings.IndexFunc(line, unicode.IsSpace) >= 0 {
 			return nil, errorf(name, n, "%q: one path per line, without spaces", line)
 		}
 		if strings.IndexByte(line, 0) >= 0 {

@@ -43,6 +43,7 @@ func TestParseDepsErrors(t *testing.T) {
 		{"../a ../b\n", `pkg/x/run-deps:1: "../a ../b": one path per line, without spaces`},
 		{"./\n", "pkg/x/run-deps:1: ./ is the package itself"},
 		{"../a\x00b\n", `pkg/x/run-deps:1: "../a\x00b" contains a NUL byte`},
+		{"../zlib\u00a0/\n", `pkg/x/run-deps:1: "../zlib\u00a0/": one path per line, without spaces`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

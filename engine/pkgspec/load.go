@@ -3,6 +3,7 @@ package pkgspec
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -93,14 +94,45 @@ type loader struct {
 // file is the root-relative name of a package file.
 func (l *loader) file(name string) string { return path.Join(l.p.Dir, name) }
 
+// MaxFileSize bounds a package file (build, seed.lock, build-deps,
+// run-deps, fetch, sha256sums). They are short texts; a bigger one is a
+// mistake or a hostile tree, and an error rather than gigabytes read.
+const MaxFileSize = 4 << 20
+
 // read returns the contents of an optional package file, or nil and false
-// if it does not exist, recording it in Inputs or Missing.
+// if it does not exist, recording it in Inputs or Missing. The file must
+// be a regular file in the tree (a symlink may point to one); a named pipe
+// would block the read, a symlink out of the tree would put a host file's
+// bytes into the build and its error messages.
 func (l *loader) read(name string) ([]byte, bool, error) {
 	f := l.file(name)
-	data, err := os.ReadFile(filepath.Join(l.root, filepath.FromSlash(f)))
+	p := filepath.Join(l.realDir, name)
+	fi, err := os.Lstat(p)
+	if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		var real string
+		if real, err = filepath.EvalSymlinks(p); err == nil {
+			if _, ok := inside(l.realRoot, real); !ok {
+				return nil, false, errorf(f, 0, "is a symlink to %s, outside the tree root; a package's files must be in the tree", real)
+			}
+			p = real
+			fi, err = os.Stat(p)
+		}
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		l.p.Missing = append(l.p.Missing, f)
 		return nil, false, nil
+	}
+	var data []byte
+	if err == nil {
+		switch {
+		case fi.IsDir():
+			return nil, false, errorf(f, 0, "is a directory")
+		case !fi.Mode().IsRegular():
+			return nil, false, errorf(f, 0, "is not a regular file (%v); a package's files are plain files", fi.Mode().Type())
+		case fi.Size() > MaxFileSize:
+			return nil, false, errorf(f, 0, "is %d bytes, more than the %d a package file may have", fi.Size(), MaxFileSize)
+		}
+		data, err = readAtMost(p, MaxFileSize)
 	}
 	if err != nil {
 		var perr *fs.PathError
@@ -111,6 +143,21 @@ func (l *loader) read(name string) ([]byte, bool, error) {
 	}
 	l.p.Inputs = append(l.p.Inputs, f)
 	return data, true, nil
+}
+
+// readAtMost reads the file at p, failing if it holds more than max bytes
+// (it may have grown since it was stat'ed).
+func readAtMost(p string, max int64) ([]byte, error) {
+	file, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	data, err := io.ReadAll(io.LimitReader(file, max+1))
+	if err == nil && int64(len(data)) > max {
+		err = fmt.Errorf("more than the %d bytes a package file may have", max)
+	}
+	return data, err
 }
 
 func (l *loader) load() error {

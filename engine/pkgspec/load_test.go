@@ -1,6 +1,7 @@
 package pkgspec
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -177,6 +178,10 @@ func TestLoadErrors(t *testing.T) {
 		{"no such dir", nil, "pkg/nope", "pkg/nope: no such package directory"},
 		{"dir outside root", nil, "../x", "../x: package directory outside the tree root"},
 		{"build is a directory", map[string]string{"pkg/d/build/": ""}, "pkg/d", "pkg/d/build: is a directory"},
+		{"build symlink out of the tree", map[string]string{"pkg/make/build": "-> " + filepath.Join(outside, "evil/build")}, "pkg/make",
+			"pkg/make/build: is a symlink to " + filepath.Join(outside, "evil/build") + ", outside the tree root; a package's files must be in the tree"},
+		{"huge deps file", map[string]string{"pkg/make/build-deps": strings.Repeat("#", MaxFileSize+1)}, "pkg/make",
+			fmt.Sprintf("pkg/make/build-deps: is %d bytes, more than the %d a package file may have", MaxFileSize+1, MaxFileSize)},
 		{"seed with deps", map[string]string{"pkg/libc/run-deps": "\n"}, "pkg/libc",
 			"pkg/libc/run-deps: a seed package (with seed.lock) has no run-deps; remove the file"},
 		{"seed with fetch", map[string]string{"pkg/libc/fetch": "\n"}, "pkg/libc",
