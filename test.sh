@@ -1,8 +1,10 @@
 #!/bin/sh
 # test.sh: the project's test command. Installs the tools the tests use
 # (GNU make, bubblewrap for the sandbox comparison) from the host's Debian
-# packages when missing and when run as root, then runs the Go test suite.
-# Extra arguments go to go test, e.g. ./test.sh -run TestScript ./cmd/hdo
+# packages when missing and when run as root, runs the Go test suite, and
+# then (for the whole suite) each fuzz target for $FUZZTIME (default 5s)
+# through .ci/fuzz. Extra arguments go to go test instead, e.g.
+# ./test.sh -run TestScript ./cmd/hdo
 set -eu
 cd "$(dirname "$0")"
 need=
@@ -18,6 +20,8 @@ if [ -n "$need" ]; then
 	fi
 fi
 if [ $# -eq 0 ]; then
-	set -- ./...
+	go test ./...
+	FUZZTIME=${FUZZTIME:-5s} .ci/fuzz
+else
+	exec go test "$@"
 fi
-exec go test "$@"

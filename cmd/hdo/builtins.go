@@ -3,6 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hdo-build/hdo/engine"
@@ -12,8 +15,8 @@ import (
 
 // pkgConfig configures the package rules from the environment:
 // HDO_CACHE_URL/PKG_CACHE_URL, HDO_TRUSTED_KEYS, HDO_BINARY_ONLY (or
-// PKG_FORCE_BINARY=yes, or --binary-only), HDO_BUILD_TIMEOUT, and the
-// source fetcher's variables.
+// PKG_FORCE_BINARY=yes, or --binary-only), HDO_BUILD_TIMEOUT,
+// HDO_BUILD_TMPSIZE, and the source fetcher's variables.
 func pkgConfig(e *env, root string, binaryOnly bool, status engine.Status) (pkgrule.Config, error) {
 	cfg := pkgrule.Config{
 		Root:     root,
@@ -45,7 +48,32 @@ func pkgConfig(e *env, root string, binaryOnly bool, status engine.Status) (pkgr
 		}
 		cfg.Timeout = d
 	}
+	if v := e.getenv("HDO_BUILD_TMPSIZE"); v != "" {
+		n, err := parseSize(v)
+		if err != nil {
+			return cfg, fmt.Errorf("HDO_BUILD_TMPSIZE=%q: want a size such as 8G or 512M (0: half of the RAM)", v)
+		}
+		cfg.TmpSize = n
+		if n == 0 {
+			cfg.TmpSize = -1 // the kernel's default
+		}
+	}
 	return cfg, nil
+}
+
+// parseSize parses a byte count with an optional K, M, G or T suffix
+// (powers of 1024), e.g. 512M.
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	if i := strings.IndexAny(s, "KMGTkmgt"); i >= 0 && i == len(s)-1 {
+		mult = int64(1) << (10 * (1 + strings.IndexByte("kmgt", s[i]|0x20)))
+		s = s[:i]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	return n * mult, nil
 }
 
 // builtins returns the built-in rules: the package targets, used where no

@@ -20,28 +20,9 @@ func BenchmarkTrivialPackage(b *testing.B) {
 		"pkg/triv/build-deps": "../seed\n",
 		"pkg/triv/build":      "mkdir -p \"$DESTDIR/share\"\necho hello > \"$DESTDIR/share/hello\"\n",
 	}
-	for name, text := range files {
-		p := filepath.Join(root, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
+	writeFiles(b, root, files)
 	os.Mkdir(filepath.Join(root, ".hdo"), 0o755)
-	tgz, err := sharedStage0()
-	if err != nil {
-		b.Fatal(err)
-	}
-	bc := filepath.Join(cache, "hdo", "bootstrap")
-	os.MkdirAll(bc, 0o755)
-	key := filepath.Base(tgz[:len(tgz)-len(".tar.gz")])
-	for _, suffix := range []string{".tar.gz", ".blake3"} {
-		data, err := os.ReadFile(filepath.Join(filepath.Dir(tgz), key+suffix))
-		if err != nil {
-			b.Fatal(err)
-		}
-		os.WriteFile(filepath.Join(bc, key+suffix), data, 0o644)
-	}
+	installStage0(b, cache)
 	b.Setenv("XDG_CACHE_HOME", cache)
 	hdoExec(b, root, "-q", "pkg/triv/.pkg.tar.gz")
 	b.ResetTimer()

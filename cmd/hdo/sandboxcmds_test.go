@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -23,6 +24,19 @@ var (
 // cmdProbe is "probe FILE": a static build of sandbox/testdata/probe, the
 // program that tries things from inside a sandbox and reports errnos.
 func cmdProbe(ts *testscript.TestScript, neg bool, args []string) {
+	bin, err := probeBinary()
+	if err != nil {
+		ts.Fatalf("%v", err)
+	}
+	dst := ts.MkAbs(args[0])
+	ts.Check(os.MkdirAll(filepath.Dir(dst), 0o755))
+	data, err := os.ReadFile(bin)
+	ts.Check(err)
+	ts.Check(os.WriteFile(dst, data, 0o755))
+}
+
+// probeBinary builds the probe once per test run and returns its path.
+func probeBinary() (string, error) {
 	probeOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "hdo-probe-")
 		if err != nil {
@@ -38,13 +52,9 @@ func cmdProbe(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	})
 	if probeErr != nil {
-		ts.Fatalf("building probe: %v\n%s", probeErr, probeBin)
+		return "", fmt.Errorf("building probe: %v\n%s", probeErr, probeBin)
 	}
-	dst := ts.MkAbs(args[0])
-	ts.Check(os.MkdirAll(filepath.Dir(dst), 0o755))
-	data, err := os.ReadFile(probeBin)
-	ts.Check(err)
-	ts.Check(os.WriteFile(dst, data, 0o755))
+	return probeBin, nil
 }
 
 // cmdListen is "listen FILE": a TCP server on the host's loopback, for the

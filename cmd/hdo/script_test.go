@@ -38,6 +38,11 @@ type cleanupM struct{ m *testing.M }
 
 func (c cleanupM) Run() int {
 	defer removeRealHdo()
+	defer func() {
+		if probeErr == nil && probeBin != "" {
+			os.RemoveAll(filepath.Dir(probeBin))
+		}
+	}()
 	return c.m.Run()
 }
 

@@ -28,30 +28,21 @@ func writeStageTree(t *testing.T, root, cache string) {
 		"pkg/app/build":        "mkdir -p \"$DESTDIR/bin\"\ncat /lib/lib.txt > \"$DESTDIR/bin/app\"\nid -u >> \"$DESTDIR/bin/app\"\nchmod 755 \"$DESTDIR/bin/app\"\n",
 		"pkg/app/files/README": "app\n",
 	}
+	writeFiles(t, root, files)
+	os.MkdirAll(filepath.Join(root, ".hdo"), 0o755)
+	installStage0(t, cache)
+}
+
+// writeFiles writes files (path relative to root -> content) under root.
+func writeFiles(tb testing.TB, root string, files map[string]string) {
+	tb.Helper()
 	for name, text := range files {
 		p := filepath.Join(root, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	os.MkdirAll(filepath.Join(root, ".hdo"), 0o755)
-	tgz, err := sharedStage0()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bc := filepath.Join(cache, "hdo", "bootstrap")
-	os.MkdirAll(bc, 0o755)
-	key := filepath.Base(tgz[:len(tgz)-len(".tar.gz")])
-	for _, suffix := range []string{".tar.gz", ".blake3"} {
-		data, err := os.ReadFile(filepath.Join(filepath.Dir(tgz), key+suffix))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(bc, key+suffix), data, 0o644); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 }

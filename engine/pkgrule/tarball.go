@@ -31,10 +31,29 @@ type Config struct {
 	Fetcher  *fetch.Fetcher // sources and seed .debs
 	Cache    *cache.Client  // binary caches to try before building; nil: none
 	Timeout  time.Duration  // per build; 0: none
+	// TmpSize bounds a build's /tmp, a tmpfs held in memory, in bytes,
+	// e.g. 8<<30; 0: DefaultTmpSize; negative: the kernel's default (half
+	// of the RAM), so that a build filling /tmp cannot starve the host.
+	TmpSize int64
 	// Bootstrap configures seed builds; CacheDir and Fetch are filled in.
 	Bootstrap bootstrap.Options
 	// Log receives notes for the user (cache hits, kept work dirs).
 	Log func(format string, args ...any)
+}
+
+// DefaultTmpSize is the size of a build's /tmp unless Config.TmpSize says
+// otherwise: plenty for compilers' temporaries.
+const DefaultTmpSize = 2 << 30
+
+// tmpSize is the sandbox's TmpSize for Config.TmpSize.
+func (c *Config) tmpSize() int64 {
+	switch {
+	case c.TmpSize == 0:
+		return DefaultTmpSize
+	case c.TmpSize < 0:
+		return 0
+	}
+	return c.TmpSize
 }
 
 func (c *Config) logf(format string, args ...any) {

@@ -30,6 +30,7 @@ type workspace struct {
 	dir, home, dest, script string
 	layers                  []sandbox.Layer
 	seedArgs                []string // how to run the build script
+	tmpSize                 int64    // sandbox.Config.TmpSize
 }
 
 // prepare assembles everything a build of p needs: its build closure
@@ -80,10 +81,11 @@ func (t *tarball) prepare(ctx context.Context, root string, p *pkgspec.Package, 
 		return nil, err
 	}
 	ws := &workspace{
-		dir:    dir,
-		home:   filepath.Join(dir, "home"),
-		dest:   filepath.Join(dir, "dest"),
-		script: filepath.Join(dir, "script"),
+		dir:     dir,
+		home:    filepath.Join(dir, "home"),
+		dest:    filepath.Join(dir, "dest"),
+		script:  filepath.Join(dir, "script"),
+		tmpSize: t.cfg.tmpSize(),
 	}
 	fail := func(err error) (*workspace, error) {
 		removeTree(dir)
@@ -148,6 +150,7 @@ func (ws *workspace) sandboxConfig(makeflags string, files []*os.File, timeout t
 		Env:        Env(makeflags),
 		ExtraFiles: files,
 		Timeout:    timeout,
+		TmpSize:    ws.tmpSize,
 	}
 }
 

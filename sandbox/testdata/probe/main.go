@@ -8,6 +8,8 @@
 //	write /etc/x: EROFS
 //	dial 127.0.0.1:80: ECONNREFUSED
 //
+// "nested A + B ++" runs A and B in namespaces of their own (see run).
+//
 // Run as "true" it exits 0 at once.
 package main
 
@@ -34,8 +36,16 @@ func main() {
 		os.Exit(0)
 	}
 	var cmd []string
+	nested := false
 	for _, a := range append(os.Args[1:], "+") {
-		if a != "+" {
+		switch {
+		case len(cmd) == 0 && a == "nested":
+			nested = true
+		case nested && a == "++":
+			nested = false
+			continue
+		}
+		if a != "+" || nested {
 			cmd = append(cmd, a)
 			continue
 		}
@@ -103,11 +113,108 @@ func run(name string, args []string) string {
 		return result(strings.Join(names, " "), err)
 	case "mount":
 		return result("ok", syscall.Mount("none", arg(0), "tmpfs", 0, ""))
+	case "mountproc":
+		// A fresh proc, without the read-only parts of the sandbox's.
+		os.MkdirAll(arg(0), 0o755)
+		return result("ok", syscall.Mount("proc", arg(0), "proc", 0, ""))
+	case "umount":
+		return result("ok", syscall.Unmount(arg(0), syscall.MNT_DETACH))
+	case "remountrw":
+		return result("ok", syscall.Mount("", arg(0), "", syscall.MS_REMOUNT|syscall.MS_BIND, ""))
 	case "sethostname":
 		return result("ok", syscall.Sethostname([]byte(arg(0))))
 	case "ptrace":
 		pid, _ := strconv.Atoi(arg(0))
 		return result("ok", syscall.PtraceAttach(pid))
+	case "signal":
+		// Send a signal to a process, e.g. one of the host's by its pid.
+		pid, _ := strconv.Atoi(arg(0))
+		n, _ := strconv.Atoi(arg(1))
+		return result("ok", syscall.Kill(pid, syscall.Signal(n)))
+	case "openw":
+		// Open for writing and close without writing a byte: whether a
+		// write would be allowed, without its effect.
+		f, err := os.OpenFile(arg(0), os.O_WRONLY, 0)
+		if err == nil {
+			f.Close()
+		}
+		return result("ok", err)
+	case "rewrite":
+		// Write a file's own content back: whether writes are allowed,
+		// without changing anything (e.g. a host sysctl).
+		b, err := os.ReadFile(arg(0))
+		if err != nil {
+			return result("", err)
+		}
+		f, err := os.OpenFile(arg(0), os.O_WRONLY, 0)
+		if err != nil {
+			return result("", err)
+		}
+		_, err = f.Write(b)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return result("ok", err)
+	case "readlink":
+		l, err := os.Readlink(arg(0))
+		return result(l, err)
+	case "statfs":
+		var st unix.Statfs_t
+		err := unix.Statfs(arg(0), &st)
+		return result(strconv.FormatUint(st.Blocks*uint64(st.Bsize), 10), err)
+	case "unix":
+		// Connect to a unix socket, e.g. an abstract one ("@name") of the host.
+		c, err := net.Dial("unix", arg(0))
+		if err == nil {
+			c.Close()
+		}
+		return result("ok", err)
+	case "udp":
+		c, err := net.Dial("udp", arg(0))
+		if err == nil {
+			_, err = c.Write([]byte("probe"))
+			c.Close()
+		}
+		return result("ok", err)
+	case "rawsock":
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_ICMP)
+		if err == nil {
+			unix.Close(fd)
+		}
+		return result("ok", err)
+	case "packetsock":
+		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, 0)
+		if err == nil {
+			unix.Close(fd)
+		}
+		return result("ok", err)
+	case "mknod":
+		return result("ok", unix.Mknod(arg(0), unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))))
+	case "setns":
+		f, err := os.Open(arg(0))
+		if err != nil {
+			return result("", err)
+		}
+		defer f.Close()
+		return result("ok", unix.Setns(int(f.Fd()), 0))
+	case "chroot":
+		return result("ok", syscall.Chroot(arg(0)))
+	case "nested":
+		// Run the rest of the arguments (up to "++") as a probe in new
+		// user, uts, mount and network namespaces, where this process
+		// holds every capability: what it does there must not reach
+		// the host.
+		c := exec.Command("/proc/self/exe", args...)
+		c.SysProcAttr = &syscall.SysProcAttr{
+			Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWUTS | syscall.CLONE_NEWNS | syscall.CLONE_NEWNET | syscall.CLONE_NEWPID,
+			UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+			GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
+		}
+		out, err := c.Output()
+		if err != nil {
+			return result("", err)
+		}
+		return strings.Join(strings.Split(strings.TrimSpace(string(out)), "\n"), "; ")
 	case "fds":
 		var fds []string
 		for fd := range 1024 {

@@ -1,0 +1,160 @@
+package sandbox
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// An escape attempt: a probe command and the results it may get. The
+// probe runs as the build does; "nested" commands run in user, uts, mount,
+// network and pid namespaces the build makes for itself, where it holds
+// every capability (of those namespaces).
+type attempt struct {
+	args []string // one probe command, e.g. {"ptrace", "1234"}
+	want []string // acceptable results, e.g. {"ESRCH"}
+}
+
+// TestEscapes tries what a hostile build would try to reach the host, on
+// top of what the other tests cover (host files, writes to the root,
+// loopback, privileges, processes left behind): the host's processes, the
+// init's /proc entries, host-wide sysctls (which the kernel lets a build
+// of root's write unless /proc/sys is read-only), the hostname and mounts
+// through namespaces of its own, other networks and sockets, devices.
+func TestEscapes(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mounts := readFile(t, "/proc/1/mountinfo")
+	abstract := fmt.Sprintf("@hdo-sandbox-escape-%d", os.Getpid())
+	ln, err := net.Listen("unix", abstract)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	self := strconv.Itoa(os.Getpid())
+	denied := []string{"EACCES", "EPERM", "EROFS", "ENOENT"}
+
+	groups := []struct {
+		name     string
+		attempts []attempt
+	}{
+		{"host processes", []attempt{
+			{[]string{"signal", self, "0"}, []string{"ESRCH"}},
+			{[]string{"ptrace", self}, []string{"ESRCH"}},
+			{[]string{"read", "/proc/" + self + "/environ"}, []string{"ENOENT"}},
+		}},
+		{"the init's /proc", []attempt{
+			{[]string{"readlink", "/proc/1/root"}, []string{"EACCES"}},
+			{[]string{"readlink", "/proc/1/cwd"}, []string{"EACCES"}},
+			{[]string{"readlink", "/proc/1/fd/0"}, []string{"EACCES"}},
+			{[]string{"read", "/proc/1/environ"}, []string{"EACCES"}},
+			{[]string{"openw", "/proc/1/mem"}, []string{"EACCES"}},
+			{[]string{"setns", "/proc/1/ns/mnt"}, []string{"EACCES", "EPERM"}},
+			{[]string{"nested", "ls", "/proc/1/root"}, []string{"ls /proc/1/root: EACCES"}},
+		}},
+		{"host-wide kernel settings", []attempt{
+			{[]string{"rewrite", "/proc/sys/kernel/core_pattern"}, []string{"EROFS", "EACCES"}},
+			{[]string{"rewrite", "/proc/sys/kernel/randomize_va_space"}, []string{"EROFS", "EACCES"}},
+			{[]string{"openw", "/proc/sysrq-trigger"}, denied},
+			{[]string{"rewrite", "/proc/sys/kernel/hostname"}, []string{"EROFS", "EACCES"}},
+			// Its own namespaces do not lift the read-only mounts, nor
+			// let it mount a proc without them.
+			{[]string{"nested", "umount", "/proc/sys", "+", "remountrw", "/proc/sys", "+", "mountproc", "/tmp/proc", "+", "rewrite", "/proc/sys/kernel/core_pattern"},
+				[]string{
+					"umount /proc/sys: EINVAL; remountrw /proc/sys: EPERM; mountproc /tmp/proc: EPERM; rewrite /proc/sys/kernel/core_pattern: EROFS",
+					"umount /proc/sys: EINVAL; remountrw /proc/sys: EPERM; mountproc /tmp/proc: EPERM; rewrite /proc/sys/kernel/core_pattern: EACCES", // not root
+				}},
+		}},
+		{"hostname", []attempt{
+			{[]string{"sethostname", "evil"}, []string{"EPERM"}},
+			{[]string{"nested", "sethostname", "evil", "+", "hostname"}, []string{"sethostname evil: ok; hostname: evil"}},
+			{[]string{"hostname"}, []string{"build"}},
+		}},
+		{"mounts", []attempt{
+			{[]string{"mount", "/tmp"}, []string{"EPERM"}},
+			{[]string{"chroot", "/tmp"}, []string{"EPERM"}},
+			{[]string{"nested", "umount", "/home/build", "+", "mount", "/tmp", "+", "chroot", "/tmp"}, []string{"umount /home/build: EINVAL; mount /tmp: ok; chroot /tmp: ok"}},
+		}},
+		{"networks", []attempt{
+			// Only loopback: checked before anything is sent.
+			{[]string{"netifs"}, []string{"lo"}},
+			{[]string{"unix", abstract}, []string{"ECONNREFUSED"}},
+			{[]string{"udp", "192.0.2.1:9"}, []string{"ENETUNREACH"}},
+			{[]string{"udp", "[2001:db8::1]:9"}, []string{"ENETUNREACH", "EADDRNOTAVAIL", "EAFNOSUPPORT"}},
+			{[]string{"rawsock"}, []string{"EPERM"}},
+			{[]string{"packetsock"}, []string{"EPERM"}},
+			{[]string{"nested", "netifs"}, []string{"netifs: lo"}},
+		}},
+		{"devices", []attempt{
+			{[]string{"mknod", "/tmp/null"}, []string{"EPERM"}},
+			{[]string{"mknod", "/dev/null2"}, []string{"EPERM", "EROFS"}},
+			{[]string{"nested", "mknod", "/tmp/null"}, []string{"mknod /tmp/null: EPERM"}},
+		}},
+	}
+	for _, g := range groups {
+		t.Run(g.name, func(t *testing.T) {
+			f := newFixture(t, AssembleAuto)
+			var args []string
+			for i, a := range g.attempts {
+				if i > 0 {
+					args = append(args, "+")
+				}
+				args = append(args, a.args...)
+				if a.args[0] == "nested" {
+					args = append(args, "++")
+				}
+			}
+			out := f.mustRun(t, args...)
+			for _, a := range g.attempts {
+				cmd := strings.Join(a.args, " ")
+				got, ok := probeResult(out, cmd)
+				if !ok {
+					t.Errorf("%s: no result in the probe's output:\n%s", cmd, out)
+					continue
+				}
+				if !contains(a.want, got) {
+					t.Errorf("%s: got %s, want %s", cmd, got, strings.Join(a.want, " or "))
+				}
+			}
+		})
+	}
+	if h, _ := os.Hostname(); h != host {
+		t.Errorf("the host's hostname changed from %s to %s", host, h)
+	}
+	if after := readFile(t, "/proc/1/mountinfo"); after != mounts {
+		t.Errorf("the host's mounts changed:\nbefore:\n%s\nafter:\n%s", mounts, after)
+	}
+}
+
+// probeResult returns what the probe printed for the command cmd.
+func probeResult(out, cmd string) (string, bool) {
+	for _, l := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(l, cmd+": "); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
