@@ -29,8 +29,8 @@ type Builtin interface {
 	// Match reports whether the builtin builds target (root-relative, e.g.
 	// pkg/make/.pkghash) and returns the rule's ID, which must change
 	// whenever the builtin's output for the same inputs would (e.g.
-	// builtin:pkghash/1). isFile answers from the engine's per-run stats.
-	Match(target string, isFile func(rel string) bool) (id string, ok bool)
+	// builtin:pkghash/1). exists answers from the engine's per-run stats.
+	Match(target string, exists func(rel string) bool) (id string, ok bool)
 	// Build writes the target's content to j.Out, declaring what it read
 	// with j.IfChange and j.IfCreate.
 	Build(ctx context.Context, j *Job) error

@@ -82,7 +82,7 @@ func (e *Engine) lookup(target string) (rule, bool, error) {
 		return found, ok, err
 	}
 	for _, b := range e.cfg.Builtins {
-		if id, ok := b.Match(target, e.isFile); ok {
+		if id, ok := b.Match(target, e.exists); ok {
 			return rule{ID: id, Builtin: b}, true, nil
 		}
 	}
@@ -143,11 +143,11 @@ func (e *Engine) findDo(target string) (rule, bool, error) {
 	}
 }
 
-// isFile reports whether the root-relative path is a regular file (or a
-// symlink to one), from this run's memoized stats.
-func (e *Engine) isFile(rel string) bool {
+// exists reports whether the root-relative path exists, from this run's
+// memoized stats.
+func (e *Engine) exists(rel string) bool {
 	fs, err := e.fingerprint(rel)
-	return err == nil && fs.stat.Exists && fs.stat.Mode&syscall.S_IFMT == syscall.S_IFREG
+	return err == nil && fs.stat.Exists
 }
 
 // parentDir returns the root-relative parent of a root-relative path.

@@ -136,7 +136,7 @@ func unpack(ctx context.Context, r io.Reader, gz bool, dest string, opts Options
 	if gz {
 		zr, err := gzip.NewReader(r)
 		if err != nil {
-			return nil, &StreamError{Err: fmt.Errorf("gzip: %w", err)}
+			return nil, &StreamError{Err: gzipError(err)}
 		}
 		defer zr.Close()
 		ra := newReadahead(zr, 1<<20, 4)

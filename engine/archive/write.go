@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/google/renameio/v2"
@@ -161,12 +162,12 @@ func copyFile(w io.Writer, path string, size int64) error {
 func ContentHash(r io.Reader) (string, error) {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
-		return "", fmt.Errorf("gzip: %w", err)
+		return "", gzipError(err)
 	}
 	defer zr.Close()
 	h := blake3.New()
 	if _, err := io.Copy(h, zr); err != nil {
-		return "", fmt.Errorf("gzip: %w", err)
+		return "", gzipError(err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
@@ -183,4 +184,13 @@ func ContentHashFile(path string) (string, error) {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
 	return sum, nil
+}
+
+// gzipError names a gzip failure once: the reader's own errors start with
+// "gzip:" already, others (an I/O error) do not.
+func gzipError(err error) error {
+	if strings.HasPrefix(err.Error(), "gzip:") {
+		return err
+	}
+	return fmt.Errorf("gzip: %w", err)
 }

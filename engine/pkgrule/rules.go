@@ -37,12 +37,14 @@ type rule struct {
 }
 
 // Match reports whether target is this rule's file inside a package dir.
-func (r *rule) Match(target string, isFile func(string) bool) (string, bool) {
+// A build or seed.lock of the wrong kind still matches, so that the
+// package's own error (not "no rule") says what is wrong with it.
+func (r *rule) Match(target string, exists func(string) bool) (string, bool) {
 	dir, base := path.Split(target)
 	if base != r.name || dir == "" {
 		return "", false
 	}
-	if !isFile(dir+pkgspec.BuildFile) && !isFile(dir+pkgspec.SeedLockFile) {
+	if !exists(dir+pkgspec.BuildFile) && !exists(dir+pkgspec.SeedLockFile) {
 		return "", false
 	}
 	return r.id, true
