@@ -1,12 +1,15 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hdo-build/hdo/engine/meter"
 )
 
 // NewPlainStatus reports progress as plain lines on w: one line when a
@@ -67,6 +70,23 @@ type Phaser interface {
 	Phase(target, phase string)
 }
 
+// ByteCounter is implemented by a Status that shows how many bytes each
+// running job has downloaded; Job.Meter reports to it.
+type ByteCounter interface {
+	AddBytes(target string, n int64)
+}
+
+// Meter returns ctx carrying a counter of the bytes the job downloads
+// (sources, binary cache entries) for a Status that shows them (see
+// ByteCounter and engine/meter).
+func (j *Job) Meter(ctx context.Context) context.Context {
+	bc, ok := j.e.cfg.Status.(ByteCounter)
+	if !ok {
+		return ctx
+	}
+	return meter.With(ctx, func(n int64) { bc.AddBytes(j.Target, n) })
+}
+
 // Phase says what the job is doing now, e.g. "cache" (asking the binary
 // caches), "fetch" (sources and the build closure), "build" (the build
 // script) or "pack" (writing the tarball), for a Status that shows it (see
@@ -80,7 +100,8 @@ func (j *Job) Phase(name string) {
 // NewTermStatus reports progress on a terminal: the same lines as the plain
 // display, plus a live block at the bottom, redrawn a few times a second: a
 // summary line (counts and elapsed time) and one line per running job
-// (target, phase, elapsed), each cut to the terminal's width. Call Stop at
+// (target, phase, bytes downloaded, elapsed), each cut to the terminal's
+// width. Call Stop at
 // the end.
 func NewTermStatus(w io.Writer, width int) *TermStatus {
 	t := newTermStatus(w, width, time.Now)
@@ -111,6 +132,7 @@ type TermStatus struct {
 type jobStatus struct {
 	start time.Time
 	phase string // e.g. "build"; "" until the job reports one
+	bytes int64  // downloaded so far
 }
 
 // maxJobLines bounds the job lines of the live block; the rest are counted
@@ -230,6 +252,9 @@ func (t *TermStatus) frame() []string {
 		if phased > 0 {
 			line += fmt.Sprintf("%-*s  ", phased, j.phase)
 		}
+		if j.bytes > 0 {
+			line += formatBytes(j.bytes) + "  "
+		}
 		line += fmt.Sprintf("%.1fs", now.Sub(j.start).Seconds())
 		lines = append(lines, t.fit(line))
 	}
@@ -260,6 +285,15 @@ func (t *TermStatus) Start(target string) {
 }
 
 // Phase notes the phase of a running build; the next redraw shows it.
+// AddBytes counts bytes a running job downloaded.
+func (t *TermStatus) AddBytes(target string, n int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if j, ok := t.running[target]; ok {
+		j.bytes += n
+	}
+}
+
 func (t *TermStatus) Phase(target, phase string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -303,4 +337,17 @@ func (w termWriter) Write(p []byte) (int, error) {
 	n, err := w.t.w.Write(p)
 	w.t.draw()
 	return n, err
+}
+
+// formatBytes writes n as a person reads it: 512 B, 3.4 MB.
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d B", n)
 }

@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hdo-build/hdo/engine/meter"
 )
 
 // fakeClock is a clock the test moves.
@@ -116,5 +118,33 @@ func TestTermStatusOutput(t *testing.T) {
 		"\r\x1b[1A\x1b[J"
 	if diff := cmp.Diff(want, out.String()); diff != "" {
 		t.Errorf("terminal output (-want +got):\n%s", diff)
+	}
+}
+
+// Bytes a job downloads (reported through the context Job.Meter returns)
+// show in its line.
+func TestTermStatusBytes(t *testing.T) {
+	clock := newClock()
+	var out strings.Builder
+	s := clock.status(&out, 80)
+	s.Start("pkg/seed/.pkg.tar.gz")
+	s.Phase("pkg/seed/.pkg.tar.gz", "fetch")
+	e := &Engine{cfg: Config{Status: s}}
+	ctx := (&Job{Target: "pkg/seed/.pkg.tar.gz", e: e}).Meter(context.Background())
+	meter.Add(ctx, 3_400_000)
+	meter.Add(ctx, 50_000)
+	s.AddBytes("not/running", 7) // ignored
+	clock.advance(2 * time.Second)
+	want := []string{
+		"[1 running, 0 done, 2.0s]",
+		"  pkg/seed/.pkg.tar.gz  fetch  3.5 MB  2.0s",
+	}
+	if diff := cmp.Diff(want, s.frame()); diff != "" {
+		t.Errorf("frame (-want +got):\n%s", diff)
+	}
+	// A plain status has no counter: the context is left as it is.
+	plain := &Engine{cfg: Config{Status: NewPlainStatus(&out)}}
+	if got := (&Job{e: plain}).Meter(context.Background()); got != context.Background() {
+		t.Errorf("Meter with a plain status wrapped the context")
 	}
 }

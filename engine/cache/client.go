@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/renameio/v2"
+	"github.com/hdo-build/hdo/engine/meter"
 )
 
 // ErrMiss is wrapped by the error Get returns when no cache has a usable
@@ -260,7 +261,7 @@ func (c *Client) getFrom(ctx context.Context, src *source, pkghash, dest string,
 			if err := pf.Truncate(0); err != nil {
 				return err
 			}
-			sink := &tarSink{name: pkghash + ".tar.gz", f: pf, h: newHasher(), limit: &wantSize, prog: prog}
+			sink := &tarSink{name: pkghash + ".tar.gz", f: pf, h: newHasher(), limit: &wantSize, prog: prog, ctx: ctx}
 			buf := make([]byte, 256<<10)
 			if _, err := io.CopyBuffer(sink, r, buf); err != nil {
 				sink.h.abort()
@@ -344,6 +345,7 @@ type tarSink struct {
 	n     int64
 	limit *atomic.Int64
 	prog  *progress
+	ctx   context.Context // its meter counts the bytes (see engine/meter)
 }
 
 func (s *tarSink) Write(p []byte) (int, error) {
@@ -356,6 +358,7 @@ func (s *tarSink) Write(p []byte) (int, error) {
 	}
 	s.h.Write(p)
 	s.prog.add(len(p))
+	meter.Add(s.ctx, int64(len(p)))
 	return len(p), nil
 }
 

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hdo-build/hdo/engine/meter"
 )
 
 // errRestart means the .part file was dropped and the same URL should be
@@ -202,7 +204,7 @@ func (f *Fetcher) getHTTP(ctx context.Context, raw string, src Source, part *par
 	}
 	bar := prog.begin(src.Name, off, total)
 	body := &watchReader{r: resp.Body, watchdog: watchdog, d: stall}
-	_, err = io.Copy(io.MultiWriter(part.f, h, bar), body)
+	_, err = io.Copy(io.MultiWriter(part.f, h, bar, meter.Writer(ctx)), body)
 	if err != nil {
 		bar.end(false)
 		return off > 0, wrap(err)
@@ -272,7 +274,7 @@ func (f *Fetcher) getFile(ctx context.Context, name string, src Source, part *pa
 	}
 	h := sha256.New()
 	bar := prog.begin(src.Name, 0, total)
-	_, err = io.Copy(io.MultiWriter(part.f, h, bar), &ctxReader{ctx, r})
+	_, err = io.Copy(io.MultiWriter(part.f, h, bar, meter.Writer(ctx)), &ctxReader{ctx, r})
 	if err != nil {
 		bar.end(false)
 		return err

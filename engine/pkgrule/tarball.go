@@ -89,6 +89,7 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 		return err
 	}
 	defer release()
+	ctx = j.Meter(ctx) // downloads count toward this job's status line
 	dir := path.Dir(j.Target)
 	p, err := load(ctx, j, dir)
 	if err != nil {

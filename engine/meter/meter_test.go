@@ -1,0 +1,20 @@
+package meter
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestCount(t *testing.T) {
+	var total int64
+	ctx := With(context.Background(), func(n int64) { total += n })
+	io.Copy(Writer(ctx), strings.NewReader("hello, world"))
+	Add(ctx, 8)
+	if total != 20 {
+		t.Errorf("counted %d bytes, want 20", total)
+	}
+	Add(context.Background(), 5) // no counter: nothing happens
+	io.Copy(Writer(context.Background()), strings.NewReader("x"))
+}
