@@ -172,27 +172,34 @@ func (g *genTree) allTargets() []string {
 // cacheHome (XDG_CACHE_HOME), as if an earlier run had built it.
 func installStage0(t testing.TB, cacheHome string) {
 	t.Helper()
+	if err := copyStage0(cacheHome); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// copyStage0 copies the shared stage0 seed into the hdo cache under
+// cacheHome. Copied, not linked: a write through a link would spoil the
+// shared seed for every other test (it is about a megabyte).
+func copyStage0(cacheHome string) error {
 	tgz, err := sharedStage0()
 	if err != nil {
-		t.Fatalf("building stage0: %v", err)
+		return fmt.Errorf("building stage0: %w", err)
 	}
 	dir := filepath.Join(cacheHome, "hdo", "bootstrap")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	key := filepath.Base(strings.TrimSuffix(tgz, ".tar.gz"))
-	// Copied, not linked: a write through a link would spoil the shared
-	// seed for every other test (it is about a megabyte).
 	for _, suffix := range []string{".tar.gz", ".blake3"} {
-		src, dst := filepath.Join(filepath.Dir(tgz), key+suffix), filepath.Join(dir, key+suffix)
-		data, err := os.ReadFile(src)
+		data, err := os.ReadFile(filepath.Join(filepath.Dir(tgz), key+suffix))
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		if err := os.WriteFile(dst, data, 0o644); err != nil {
-			t.Fatal(err)
+		if err := os.WriteFile(filepath.Join(dir, key+suffix), data, 0o644); err != nil {
+			return err
 		}
 	}
+	return nil
 }
 
 // hdoTree is a tree and the per-user directories of the hdo

@@ -63,13 +63,5 @@ func cmdStage0(ts *testscript.TestScript, neg bool, args []string) {
 	dir := ts.MkAbs(args[0])
 	ts.Check(os.MkdirAll(dir, 0o755))
 	ts.Check(os.WriteFile(filepath.Join(dir, "seed.lock"), bootstrap.Stage0Lock(), 0o644))
-	cache := filepath.Join(ts.Getenv("XDG_CACHE_HOME"), "hdo", "bootstrap")
-	ts.Check(os.MkdirAll(cache, 0o755))
-	tgz, _ := sharedStage0()
-	key := filepath.Base(strings.TrimSuffix(tgz, ".tar.gz"))
-	for _, suffix := range []string{".tar.gz", ".blake3"} {
-		data, err := os.ReadFile(filepath.Join(filepath.Dir(tgz), key+suffix))
-		ts.Check(err)
-		ts.Check(os.WriteFile(filepath.Join(cache, key+suffix), data, 0o644))
-	}
+	ts.Check(copyStage0(ts.Getenv("XDG_CACHE_HOME")))
 }

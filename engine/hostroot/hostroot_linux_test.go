@@ -2,10 +2,8 @@ package hostroot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hdo-build/hdo/engine/internal/asuser"
 )
 
 // TestMain makes the test binary the probe the tests run inside new
@@ -339,16 +338,12 @@ func BenchmarkRun(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/run")
 }
 
-// userDirEnv names the work directory of a test re-executed as a normal
-// user by runAsUser.
-const userDirEnv = "HDO_TEST_USER_DIR"
-
 // runAsUser runs body as this user in a fresh directory and, when the
 // tests run as root, again as uid 65534 (the test binary re-executed), so
 // both the root and the user-namespace paths are covered.
 func runAsUser(t *testing.T, body func(t *testing.T, dir string)) {
 	t.Helper()
-	if dir := os.Getenv(userDirEnv); dir != "" {
+	if dir := asuser.Dir(); dir != "" {
 		body(t, dir)
 		return
 	}
@@ -357,36 +352,6 @@ func runAsUser(t *testing.T, body func(t *testing.T, dir string)) {
 		return
 	}
 	t.Run("as 65534", func(t *testing.T) {
-		base, err := os.MkdirTemp("", "hdo-hostroot-user-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer os.RemoveAll(base)
-		os.Chmod(base, 0o755)
-		exe, _ := os.Executable()
-		bin, err := os.ReadFile(exe)
-		if err != nil {
-			t.Fatal(err)
-		}
-		self := filepath.Join(base, "test.bin")
-		if err := os.WriteFile(self, bin, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		work := filepath.Join(base, "work")
-		os.Mkdir(work, 0o755)
-		os.Chown(work, 65534, 65534)
-		name := strings.SplitN(t.Name(), "/", 2)[0]
-		cmd := exec.Command(self, "-test.run=^"+name+"$", "-test.v")
-		cmd.Dir = work
-		cmd.Env = append(os.Environ(), userDirEnv+"="+work)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
-		out, err := cmd.CombinedOutput()
-		var exit *exec.ExitError
-		if err != nil && !errors.As(err, &exit) {
-			t.Skipf("cannot run the test as uid 65534 here: %v", err)
-		}
-		if err != nil || !strings.Contains(string(out), "--- PASS: "+name+" (") || strings.Contains(string(out), "--- FAIL") {
-			t.Fatalf("%s as uid 65534: %v\n%s", name, err, out)
-		}
+		asuser.Rerun(t, strings.SplitN(t.Name(), "/", 2)[0], os.RemoveAll)
 	})
 }

@@ -2,31 +2,24 @@ package store
 
 import (
 	"context"
-	"errors"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hdo-build/hdo/engine/archive"
+	"github.com/hdo-build/hdo/engine/internal/asuser"
 )
-
-// userDirEnv names the work directory of a test re-executed as a normal
-// user by runAsUser.
-const userDirEnv = "HDO_TEST_USER_DIR"
 
 // runAsUser runs body in a directory owned by the current user. Tests run
 // as root ignore permission bits, so as root it re-executes the test
 // binary as uid 65534 to see what a normal user would.
 func runAsUser(t *testing.T, body func(t *testing.T, dir string)) {
 	t.Helper()
-	if dir := os.Getenv(userDirEnv); dir != "" {
+	if dir := asuser.Dir(); dir != "" {
 		body(t, dir)
 		return
 	}
@@ -34,45 +27,7 @@ func runAsUser(t *testing.T, body func(t *testing.T, dir string)) {
 		body(t, t.TempDir())
 		return
 	}
-	base, err := os.MkdirTemp("", "hdo-user-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { removeTree(base) })
-	if err := os.Chmod(base, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin, err := os.ReadFile(exe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	self := filepath.Join(base, "test.bin")
-	if err := os.WriteFile(self, bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	work := filepath.Join(base, "work")
-	if err := os.Mkdir(work, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(work, 65534, 65534); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(self, "-test.run=^"+t.Name()+"$", "-test.v")
-	cmd.Dir = work
-	cmd.Env = append(os.Environ(), userDirEnv+"="+work)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}}
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Skipf("cannot run the test as uid 65534 here: %v", err)
-	}
-	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
-		t.Fatalf("%s as uid 65534: %v\n%s", t.Name(), err, out)
-	}
+	asuser.Rerun(t, t.Name(), removeTree)
 }
 
 // TestStoreAsUser checks what only a normal user sees: trees keep their
