@@ -270,5 +270,8 @@ func remoteName(raw string) (string, string) {
 	if msg := checkFileName(name); msg != "" {
 		return "", fmt.Sprintf("file name %q %s", name, msg)
 	}
+	if name == "-" {
+		return "", `file name "-" means standard output to curl`
+	}
 	return name, ""
 }

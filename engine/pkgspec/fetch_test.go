@@ -124,6 +124,7 @@ func TestParseFetchErrors(t *testing.T) {
 		{"url = http://h.example\n-O\n", `pkg/x/fetch:2: remote-name for url "http://h.example" (line 1): the URL path has no file name; use output = "NAME"`},
 		{"url = http://h.example/a%2Fb\n-O\n", `pkg/x/fetch:2: remote-name for url "http://h.example/a%2Fb" (line 1): file name "a/b" contains a slash; it must be a plain file name; use output = "NAME"`},
 		{"url = http://h.example/%2E%2E\n-O\n", `pkg/x/fetch:2: remote-name for url "http://h.example/%2E%2E" (line 1): file name ".." is not a file name; use output = "NAME"`},
+		{"url = http://h.example/-\n-O\n", `pkg/x/fetch:2: remote-name for url "http://h.example/-" (line 1): file name "-" means standard output to curl; use output = "NAME"`},
 		{"url = http://h.example/a/x.tgz\nurl = http://h.example/b/x.tgz\n-O\n-O\n", `pkg/x/fetch:4: output "x.tgz" is used twice (lines 3 and 4)`},
 	}
 	for _, tt := range tests {
