@@ -8,6 +8,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/hdo-build/hdo/engine/gcroots"
 	"github.com/hdo-build/hdo/engine/pkgspec"
 	"github.com/hdo-build/hdo/sandbox"
 )
@@ -26,6 +27,13 @@ func Shell(ctx context.Context, cfg Config, dir string, stdin io.Reader, stdout,
 	if p.Seed {
 		return "", fmt.Errorf("%s is a seed package: it has no build to enter", dir)
 	}
+	// Like a build, an open shell holds gc off its store entries and its
+	// work dir until it exits.
+	release, err := gcroots.Hold(ctx, cfg.CacheDir, cfg.Root, cfg.logf)
+	if err != nil {
+		return "", err
+	}
+	defer release()
 	pkghash, buildDirs, buildHashes, err := readBuildClosure(cfg.Root, dir)
 	if err != nil {
 		return "", err
