@@ -335,6 +335,14 @@ func TestCacheFaults(t *testing.T) {
 			if tt.wantWarn != "" && !matchLine(out, tt.wantWarn) {
 				t.Errorf("no line of stderr matches %q", tt.wantWarn)
 			}
+			// Each warning is given once, however many packages ask.
+			seen := map[string]bool{}
+			for _, line := range strings.Split(out, "\n") {
+				if strings.Contains(line, "cache http") && seen[line] {
+					t.Errorf("warning repeated: %s", line)
+				}
+				seen[line] = true
+			}
 			if hit := strings.Contains(out, "pkg/app: from the binary cache"); hit != tt.wantHit && tt.wantErr == "" {
 				t.Errorf("pkg/app from the binary cache: %v, want %v", hit, tt.wantHit)
 			}

@@ -52,8 +52,22 @@ type Client struct {
 	httpc   *http.Client
 
 	mu      sync.Mutex
-	failing map[string]string // base URL -> why it is not used any more
-	noted   map[string]bool   // one-time notes already logged
+	failing map[string]string  // base URL -> why it is not used any more
+	noted   map[string]bool    // one-time notes already logged
+	bad     map[string]error   // base URL + " " + pkghash -> why that entry is bad
+	flights map[string]*flight // pkghash + " " + dest -> the get under way
+}
+
+// testHookWaiting, when set by a test, is called as a get starts waiting
+// for another's download.
+var testHookWaiting func()
+
+// flight is one get under way; other gets of the same package into the
+// same file wait for it instead of downloading it again.
+type flight struct {
+	done chan struct{}
+	info *Info
+	err  error
 }
 
 // ClientFromEnv returns a client configured by environ (in os.Environ
@@ -126,6 +140,8 @@ func (c *Client) init() error {
 		}
 		c.failing = make(map[string]string)
 		c.noted = make(map[string]bool)
+		c.bad = make(map[string]error)
+		c.flights = make(map[string]*flight)
 	})
 	return c.initErr
 }
@@ -199,10 +215,52 @@ func (c *Client) get(ctx context.Context, pkghash, dest string, prog *progress) 
 	if !ValidHash(pkghash) {
 		return nil, fmt.Errorf("cache get %q: not a pkghash (64 lowercase hex digits)", clip(pkghash))
 	}
+	key := pkghash + " " + dest
+	for {
+		c.mu.Lock()
+		f, busy := c.flights[key]
+		if !busy {
+			f = &flight{done: make(chan struct{})}
+			c.flights[key] = f
+			c.mu.Unlock()
+			f.info, f.err = c.getSources(ctx, pkghash, dest, prog)
+			c.mu.Lock()
+			delete(c.flights, key)
+			c.mu.Unlock()
+			close(f.done)
+			return f.info, f.err
+		}
+		c.mu.Unlock()
+		if testHookWaiting != nil {
+			testHookWaiting()
+		}
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		// A get that was cancelled is no answer for one that was not.
+		if f.err == nil || ctx.Err() != nil || !(errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) {
+			return f.info, f.err
+		}
+	}
+}
+
+// getSources asks each cache in turn for pkghash, into dest. A cache that
+// failed, or whose entry for pkghash was bad, earlier in this process is
+// skipped without a second warning.
+func (c *Client) getSources(ctx context.Context, pkghash, dest string, prog *progress) (*Info, error) {
 	var tried []string
 	for _, src := range c.sources {
 		if reason := c.failingReason(src); reason != "" {
 			tried = append(tried, src.url+": "+reason)
+			continue
+		}
+		c.mu.Lock()
+		known := c.bad[src.url+" "+pkghash]
+		c.mu.Unlock()
+		if known != nil {
+			tried = append(tried, fmt.Sprintf("%s: bad entry (%v)", src.url, known))
 			continue
 		}
 		info, err := c.getFrom(ctx, src, pkghash, dest, prog)
@@ -216,7 +274,13 @@ func (c *Client) get(ctx context.Context, pkghash, dest string, prog *progress) 
 		var be *badEntryError
 		switch {
 		case errors.As(err, &be):
-			c.logf("cache %s: %v; treating it as a miss", src.url, be)
+			c.mu.Lock()
+			_, seen := c.bad[src.url+" "+pkghash]
+			c.bad[src.url+" "+pkghash] = be
+			c.mu.Unlock()
+			if !seen {
+				c.logf("cache %s: %v; treating it as a miss", src.url, be)
+			}
 			tried = append(tried, fmt.Sprintf("%s: bad entry (%v)", src.url, be))
 		case errors.As(err, &fe) && fe.kind == kindMiss:
 			tried = append(tried, src.url+": miss")

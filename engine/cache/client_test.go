@@ -674,3 +674,93 @@ func TestGetCanceled(t *testing.T) {
 		t.Errorf("a canceled Get logged:\n%s", log)
 	}
 }
+
+// A bad entry is a miss with one warning per process, however often it is
+// asked for; the next cache is still tried each time.
+func TestBadEntryWarnsOnce(t *testing.T) {
+	badDir, goodDir := t.TempDir(), t.TempDir()
+	e := publishTest(t, badDir, "zlib", nil)
+	data := readFile(t, filepath.Join(badDir, e.PkgHash+".tar.gz"))
+	data[len(data)/2] ^= 0xff // wrong bytes, right size
+	writeFile(t, filepath.Join(badDir, e.PkgHash+".tar.gz"), data)
+	var mu sync.Mutex
+	requests := 0
+	bad := serve(t, badDir, func(w http.ResponseWriter, r *http.Request) bool {
+		mu.Lock()
+		requests++
+		mu.Unlock()
+		return false
+	})
+	c, log := testClient(bad.URL, fileURL(goodDir))
+	dest := t.TempDir()
+	destFor := func(h string) string { return filepath.Join(dest, h+".tar.gz") }
+	for range 3 {
+		if hits, err := c.Prefetch(t.Context(), []string{e.PkgHash}, destFor); err != nil || len(hits) != 0 {
+			t.Fatalf("Prefetch: %d hits, %v; want a miss", len(hits), err)
+		}
+		if _, err := c.Get(t.Context(), e.PkgHash, destFor(e.PkgHash)); !errors.Is(err, ErrMiss) {
+			t.Fatalf("Get: %v, want a miss", err)
+		}
+	}
+	if n := log.count("treating it as a miss"); n != 1 {
+		t.Errorf("log:\n%s\nwant exactly one warning for the bad entry", log)
+	}
+	mu.Lock()
+	if requests != 2 { // the .info and the tarball, once
+		t.Errorf("the cache with the bad entry got %d requests, want 2", requests)
+	}
+	mu.Unlock()
+	if got := listDir(t, dest); len(got) != 0 {
+		t.Errorf("dest holds %v after bad entries, want nothing", got)
+	}
+	// The other cache is still asked: a package published there now is a hit.
+	if _, _, err := Publish(t.Context(), goodDir, []Entry{e}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(t.Context(), e.PkgHash, destFor(e.PkgHash)); err != nil {
+		t.Fatalf("Get after publishing to the good cache: %v", err)
+	}
+}
+
+// Gets of one package into one file at the same time download it once.
+func TestConcurrentGetsShareOneDownload(t *testing.T) {
+	dir := t.TempDir()
+	e := publishTest(t, dir, "zlib", nil)
+	release := make(chan struct{})
+	var mu sync.Mutex
+	tarballs := 0
+	srv := serve(t, dir, func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.HasSuffix(r.URL.Path, ".tar.gz") {
+			mu.Lock()
+			tarballs++
+			mu.Unlock()
+			<-release
+		}
+		return false
+	})
+	c, _ := testClient(srv.URL)
+	dest := filepath.Join(t.TempDir(), "zlib.tar.gz")
+	errs := make([]error, 4)
+	waiting := make(chan struct{}, len(errs))
+	testHookWaiting = func() { waiting <- struct{}{} }
+	defer func() { testHookWaiting = nil }()
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = c.Get(t.Context(), e.PkgHash, dest) })
+	}
+	for range len(errs) - 1 { // all but the one downloading
+		<-waiting
+	}
+	close(release)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Get %d: %v", i, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if tarballs != 1 {
+		t.Errorf("the tarball was requested %d times, want 1", tarballs)
+	}
+}

@@ -94,7 +94,11 @@
 //   - Other statuses (403, ...), a redirect loop or a bad TLS certificate
 //     stop using the cache at once, with one warning.
 //   - A bad entry (oversized or malformed .info, wrong pkghash, newer format,
-//     size, sha256, content or signature mismatch) is a miss with a warning.
+//     size, sha256, content or signature mismatch) is a miss with a warning;
+//     the process remembers it, so asking again neither downloads it again
+//     nor warns twice (other caches are still asked).
+//
+// Gets of one package into one file at the same time share one download.
 //
 // With HDO_BINARY_ONLY=1 a package no cache can supply is an error naming
 // the package and every cache with its reason, instead of a miss.
