@@ -82,8 +82,12 @@ func InstallLinks(dir, exe string) error {
 
 func (e *Engine) installLinks(dir string) error { return InstallLinks(dir, e.cfg.Exe) }
 
+// SocketDirPrefix begins the name of the temp dir holding a running hdo's
+// socket for its scripts, e.g. /tmp/hdo-sock-123456/sock.
+const SocketDirPrefix = "hdo-sock-"
+
 func (e *Engine) listen() (*server, error) {
-	dir, err := os.MkdirTemp("", "hdo-")
+	dir, err := os.MkdirTemp("", SocketDirPrefix)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/hdo-build/hdo/engine/gc"
@@ -12,7 +13,7 @@ import (
 func init() {
 	register("gc", verb{
 		usage: "gc [--dry-run] [-v] [--keep PATH]...",
-		help:  "remove store entries, sources, downloads, seed cache entries and build dirs no registered tree, venv or --keep PATH needs",
+		help:  "remove store entries, sources, downloads, seed cache entries and build dirs no registered tree, venv or --keep PATH needs, and killed hdo processes' socket dirs",
 		run:   gcVerb,
 	})
 }
@@ -50,6 +51,7 @@ func gcVerb(ctx context.Context, e *env, args []string) error {
 	cache := cacheDir(e)
 	rep, err := gc.Collect(ctx, gc.Options{
 		CacheDir: cache,
+		TempDir:  os.TempDir(),
 		Keep:     keep,
 		DryRun:   *dry,
 		Waiting: func() {

@@ -1,6 +1,7 @@
 // Package gc removes what no root needs from hdo's per-user cache
 // directory: store entries, source cache files, binary-cache downloads,
-// seed cache entries and build work dirs.
+// seed cache entries, build work dirs, and the socket dirs killed hdo
+// processes left in the temp dir.
 //
 // The roots are recorded by package gcroots: every tree hdo built package
 // targets in and every venv hdo made, plus the paths a caller keeps. In a
@@ -14,7 +15,9 @@
 //     sha256sums, or a seed lock pins a .deb or Go toolchain by it;
 //   - a seed cache entry (bootstrap/<key>.*) if a seed lock's key is key;
 //   - a build work dir (build/*) never: gc runs only while no build does,
-//     so every one left is from a failed build or an hdo shell.
+//     so every one left is from a failed build or an hdo shell;
+//   - a socket dir in Options.TempDir (see engine.StaleSocketDirs) only
+//     while its hdo runs.
 //
 // Collect holds the gc lock exclusively (see gcroots), so a running build
 // never loses what it uses.
@@ -35,6 +38,7 @@ import (
 	"time"
 
 	"github.com/hdo-build/hdo/bootstrap"
+	"github.com/hdo-build/hdo/engine"
 	"github.com/hdo-build/hdo/engine/gcroots"
 	"github.com/hdo-build/hdo/engine/store"
 	"github.com/hdo-build/hdo/engine/venv"
@@ -47,14 +51,16 @@ const (
 	Downloads = "downloads"
 	Seeds     = "seed cache"
 	Builds    = "build dirs"
+	Sockets   = "socket dirs"
 )
 
 // Kinds lists every kind in report order.
-var Kinds = []string{Store, Sources, Downloads, Seeds, Builds}
+var Kinds = []string{Store, Sources, Downloads, Seeds, Builds, Sockets}
 
 // Options configure Collect.
 type Options struct {
 	CacheDir string   // e.g. /home/me/.cache/hdo
+	TempDir  string   // where killed hdo processes left socket dirs, e.g. /tmp; "" to leave them
 	Keep     []string // absolute paths kept besides the roots: trees, package dirs, .pkg.tar.gz files or venvs
 	DryRun   bool     // report, remove nothing
 	// Waiting is called once if gc must wait for running builds.
@@ -166,7 +172,7 @@ func Collect(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	sweeps := []func(Options, *needs, *Report) error{sweepSources, sweepDownloads, sweepSeeds, sweepBuilds}
+	sweeps := []func(Options, *needs, *Report) error{sweepSources, sweepDownloads, sweepSeeds, sweepBuilds, sweepSockets}
 	for _, sweep := range sweeps {
 		if err := sweep(opts, n, rep); err != nil {
 			return rep, err
@@ -493,6 +499,18 @@ func sweepBuilds(opts Options, n *needs, rep *Report) error {
 	}
 	for _, e := range ents {
 		if err := remove(opts, rep, Builds, e.Name(), filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sweepSockets(opts Options, n *needs, rep *Report) error {
+	if opts.TempDir == "" {
+		return nil
+	}
+	for _, dir := range engine.StaleSocketDirs(opts.TempDir) {
+		if err := remove(opts, rep, Sockets, filepath.Base(dir), dir); err != nil {
 			return err
 		}
 	}
