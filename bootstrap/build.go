@@ -28,9 +28,10 @@ type Options struct {
 	// (mirror://debian/pool/... for debs, the GOPROXY URL for the Go
 	// toolchain), and returns the path of the verified file. When every
 	// URL answers "not found" its error must satisfy errors.Is(err,
-	// ErrNotFound) or errors.Is(err, fs.ErrNotExist). Needed only for
-	// locks with deb or gotoolchain lines.
-	Fetch func(ctx context.Context, name, sha256 string, urls []string) (string, error)
+	// ErrNotFound) or errors.Is(err, fs.ErrNotExist). size is the pinned
+	// size (0 when unknown), which a download must not exceed. Needed only
+	// for locks with deb or gotoolchain lines.
+	Fetch func(ctx context.Context, name, sha256 string, size int64, urls []string) (string, error)
 	// Go is the go command that starts stage0 builds (it switches to the
 	// lock's toolchain through GOTOOLCHAIN); default "go" from PATH.
 	Go string
@@ -185,7 +186,7 @@ func BuildRoot(ctx context.Context, lock *Lock, dir string, opts Options) error 
 // installDeb fetches, verifies and extracts one pinned .deb.
 func installDeb(ctx context.Context, r *root, lock *Lock, d Deb, opts Options) error {
 	logf(opts.Log, "bootstrap: deb %s %s", d.Name, d.Version)
-	file, err := opts.Fetch(ctx, path.Base(d.URL), d.SHA256, []string{d.URL})
+	file, err := opts.Fetch(ctx, path.Base(d.URL), d.SHA256, d.Size, []string{d.URL})
 	if err != nil {
 		if errors.Is(err, ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
 			m := mirrorRE.FindStringSubmatch(d.URL)
@@ -238,7 +239,7 @@ func installGoToolchain(ctx context.Context, r *root, lock *Lock, t *GoToolchain
 	}
 	modVersion := toolchainModVersion(t.Version, lock.Arch)
 	url := proxy + "/golang.org/toolchain/@v/" + modVersion + ".zip"
-	file, err := opts.Fetch(ctx, t.Version+".linux-"+lock.Arch+".zip", t.SHA256, []string{url})
+	file, err := opts.Fetch(ctx, t.Version+".linux-"+lock.Arch+".zip", t.SHA256, 0, []string{url})
 	if err != nil {
 		return fmt.Errorf("%s:%d: fetch %s: %w", lock.Name, t.Line, url, err)
 	}

@@ -302,10 +302,10 @@ func TestBuildConcurrent(t *testing.T) {
 	cache := t.TempDir()
 	var mu sync.Mutex
 	fetch := s.fetch.fetch()
-	opts := Options{CacheDir: cache, Fetch: func(ctx context.Context, name, sum string, urls []string) (string, error) {
+	opts := Options{CacheDir: cache, Fetch: func(ctx context.Context, name, sum string, size int64, urls []string) (string, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		return fetch(ctx, name, sum, urls)
+		return fetch(ctx, name, sum, size, urls)
 	}}
 	const n = 4
 	sums := make([]string, n)

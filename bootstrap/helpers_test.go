@@ -226,8 +226,8 @@ type fakeFetch struct {
 	err   error // returned for every call if set
 }
 
-func (f *fakeFetch) fetch() func(ctx context.Context, name, sum string, urls []string) (string, error) {
-	return func(ctx context.Context, name, sum string, urls []string) (string, error) {
+func (f *fakeFetch) fetch() func(ctx context.Context, name, sum string, size int64, urls []string) (string, error) {
+	return func(ctx context.Context, name, sum string, size int64, urls []string) (string, error) {
 		f.urls = append(f.urls, urls...)
 		if f.err != nil {
 			return "", f.err

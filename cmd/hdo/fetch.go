@@ -36,7 +36,7 @@ func fetchVerb(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		for _, s := range p.Sources {
-			srcs = append(srcs, fetch.Source(s))
+			srcs = append(srcs, fetch.Source{Name: s.Name, SHA256: s.SHA256, URLs: s.URLs})
 		}
 	}
 	f := newFetcher(e)

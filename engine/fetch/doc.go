@@ -8,4 +8,8 @@
 // attempt resumes it with an HTTP Range request and still verifies the
 // whole file. The .part file is also the lock that keeps two processes
 // from downloading one file at once.
+//
+// A download stops as soon as it grows past the source's pinned size (the
+// .debs of a seed lock) or, with no size pinned, past Fetcher.MaxSize
+// (16 GiB by default), so a hostile server cannot fill the disk.
 package fetch

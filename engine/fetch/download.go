@@ -199,18 +199,49 @@ func (f *Fetcher) getHTTP(ctx context.Context, raw string, src Source, part *par
 		return false, err
 	}
 	total := int64(-1)
+	max := f.maxSize(src)
 	if resp.ContentLength >= 0 {
 		total = off + resp.ContentLength
+		if total > max {
+			return false, f.tooLarge(src, max, part)
+		}
 	}
 	bar := prog.begin(src.Name, off, total)
 	body := &watchReader{r: resp.Body, watchdog: watchdog, d: stall}
-	_, err = io.Copy(io.MultiWriter(part.f, h, bar, meter.Writer(ctx)), body)
+	_, err = io.Copy(io.MultiWriter(part.f, h, bar, meter.Writer(ctx)), io.LimitReader(body, max-off+1))
 	if err != nil {
 		bar.end(false)
 		return off > 0, wrap(err)
 	}
+	if n, _ := part.size(); n > max {
+		bar.end(false)
+		return false, f.tooLarge(src, max, part)
+	}
 	bar.end(true)
 	return off > 0, verify(h, src.SHA256, part)
+}
+
+// maxSize is the most bytes src may have: its pinned size, else MaxSize.
+func (f *Fetcher) maxSize(src Source) int64 {
+	switch {
+	case src.Size > 0:
+		return src.Size
+	case f.MaxSize > 0:
+		return f.MaxSize
+	}
+	return 16 << 30
+}
+
+// tooLarge empties part and returns the error for a download larger than
+// max bytes.
+func (f *Fetcher) tooLarge(src Source, max int64, part *partFile) error {
+	if err := part.truncate(); err != nil {
+		return err
+	}
+	if src.Size > 0 {
+		return fmt.Errorf("larger than the %d bytes pinned for it", max)
+	}
+	return fmt.Errorf("larger than %d bytes, the most a source may have", max)
 }
 
 // verify checks the sum of a finished download, emptying part if it is wrong.
@@ -272,12 +303,20 @@ func (f *Fetcher) getFile(ctx context.Context, name string, src Source, part *pa
 	if st, err := r.Stat(); err == nil && st.Mode().IsRegular() {
 		total = st.Size()
 	}
+	max := f.maxSize(src)
+	if total > max {
+		return f.tooLarge(src, max, part)
+	}
 	h := sha256.New()
 	bar := prog.begin(src.Name, 0, total)
-	_, err = io.Copy(io.MultiWriter(part.f, h, bar, meter.Writer(ctx)), &ctxReader{ctx, r})
+	n, err := io.Copy(io.MultiWriter(part.f, h, bar, meter.Writer(ctx)), io.LimitReader(&ctxReader{ctx, r}, max+1))
 	if err != nil {
 		bar.end(false)
 		return err
+	}
+	if n > max {
+		bar.end(false)
+		return f.tooLarge(src, max, part)
 	}
 	bar.end(true)
 	return verify(h, src.SHA256, part)

@@ -24,6 +24,7 @@ type Source struct {
 	Name   string   // file name, used in messages, e.g. make-4.4.tar.gz
 	SHA256 string   // 64 lowercase hex digits
 	URLs   []string // http, https, file or mirror://NAME/path, tried in order
+	Size   int64    // bytes, when pinned (a seed lock's .debs); 0: unknown, at most Fetcher.MaxSize
 }
 
 // Fetcher fetches sources into a cache directory. The zero value of every
@@ -35,6 +36,7 @@ type Fetcher struct {
 	Mirrors       map[string][]string // bases for mirror://NAME by lower-case NAME, e.g. "gnu": {"https://ftp.example/gnu"}
 	Client        *http.Client        // nil: a client with connect and response timeouts
 	Parallel      int                 // downloads at once; 0 means 4
+	MaxSize       int64               // bytes a source of unknown size may have; 0 means 16 GiB
 	Retries       int                 // extra tries of one URL after a transient error; 0 means 3, negative none
 	RetryDelay    time.Duration       // backoff before the first retry, doubled for each next one; 0 means 1s
 	StallTimeout  time.Duration       // a download receiving nothing this long is retried; 0 means 1m

@@ -14,11 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/hdo-build/hdo/engine/pkgspec"
 )
-
-// pkgspec.Source must stay convertible to Source.
-var _ = Source(pkgspec.Source{})
 
 func TestFetchSuccessAndHit(t *testing.T) {
 	content, sha := payload(100_000, 1)
@@ -573,4 +569,68 @@ func TestFormatBytes(t *testing.T) {
 			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
 		}
 	}
+}
+
+// A download larger than its pinned size (or than MaxSize when no size is
+// pinned) stops there: an error naming the URL, nothing in the cache, no
+// part file, whether the server announces its length or not.
+func TestFetchTooLarge(t *testing.T) {
+	content, sha := payload(10_000, 9)
+	endless := func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 4096)
+		for i := 0; i < 1<<14; i++ { // 64 MiB, far past any limit here
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+		}
+	}
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/endless":
+			endless(w, r)
+		default:
+			serve(content)(w, r)
+		}
+	})
+	file := filepath.Join(t.TempDir(), "src")
+	if err := os.WriteFile(file, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		url     string
+		size    int64
+		maxSize int64
+		want    string
+	}{
+		{"pinned, with Content-Length", srv.URL + "/a", 9_999, 0, "larger than the 9999 bytes pinned for it"},
+		{"pinned, streamed", srv.URL + "/endless", 5_000, 0, "larger than the 5000 bytes pinned for it"},
+		{"pinned, file URL", "file://" + file, 100, 0, "larger than the 100 bytes pinned for it"},
+		{"MaxSize, with Content-Length", srv.URL + "/a", 0, 1_000, "larger than 1000 bytes, the most a source may have"},
+		{"MaxSize, streamed", srv.URL + "/endless", 0, 1 << 20, "larger than 1048576 bytes, the most a source may have"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _ := newFetcher(t)
+			f.MaxSize = tt.maxSize
+			_, err := f.Fetch(t.Context(), []Source{{Name: "a", SHA256: sha, Size: tt.size, URLs: []string{tt.url}}})
+			if err == nil || !strings.Contains(err.Error(), tt.url+": "+tt.want) {
+				t.Fatalf("got error %v\nwant one with %q", err, tt.url+": "+tt.want)
+			}
+			if ents, _ := os.ReadDir(f.CacheDir); len(ents) != 0 {
+				var names []string
+				for _, e := range ents {
+					names = append(names, e.Name())
+				}
+				t.Errorf("cache dir holds %v after a refused download", names)
+			}
+		})
+	}
+	// The right size passes.
+	f, _ := newFetcher(t)
+	if _, err := f.Fetch(t.Context(), []Source{{Name: "a", SHA256: sha, Size: int64(len(content)), URLs: []string{srv.URL + "/a"}}}); err != nil {
+		t.Fatal(err)
+	}
+	checkCache(t, f.CacheDir, sha, true)
 }

@@ -180,8 +180,8 @@ func (t *tarball) buildSeed(ctx context.Context, j *engine.Job, p *pkgspec.Packa
 func (t *tarball) seedOptions(log io.Writer) bootstrap.Options {
 	opts := t.cfg.Bootstrap
 	opts.CacheDir = filepath.Join(t.cfg.CacheDir, "bootstrap")
-	opts.Fetch = func(ctx context.Context, name, sum string, urls []string) (string, error) {
-		paths, err := t.cfg.Fetcher.Fetch(ctx, []fetch.Source{{Name: name, SHA256: sum, URLs: urls}})
+	opts.Fetch = func(ctx context.Context, name, sum string, size int64, urls []string) (string, error) {
+		paths, err := t.cfg.Fetcher.Fetch(ctx, []fetch.Source{{Name: name, SHA256: sum, Size: size, URLs: urls}})
 		if fetch.NotFound(err) {
 			return "", fmt.Errorf("%w: %v", bootstrap.ErrNotFound, err)
 		}
