@@ -7,10 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
 
+	"github.com/hdo-build/hdo/internal/ptytest"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,24 +27,7 @@ func TestInteractive(t *testing.T) {
 		interactiveChild(t, result)
 		return
 	}
-	master, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals: %v", err)
-	}
-	ptm := os.NewFile(uintptr(master), "ptmx")
-	defer ptm.Close()
-	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatalf("unlock pty: %v", err)
-	}
-	n, err := unix.IoctlGetUint32(master, unix.TIOCGPTN)
-	if err != nil {
-		t.Fatalf("pty number: %v", err)
-	}
-	pts, err := os.OpenFile("/dev/pts/"+strconv.Itoa(int(n)), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pts.Close()
+	ptm, pts := ptytest.Open(t)
 	var tty syncBuffer // what the terminal side printed
 	go io.Copy(&tty, ptm)
 

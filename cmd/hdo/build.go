@@ -100,6 +100,15 @@ func openEngine(e *env, bf *buildFlags) (*engine.Engine, func(), error) {
 		stopStatus()
 		return nil, nil, err
 	}
+	// The live status block shows each job's phase and downloaded bytes:
+	// the fetcher's and the cache's own progress lines would be drawn
+	// through it. -q wants neither.
+	if _, live := status.(*engine.TermStatus); live || bf.quiet {
+		pcfg.Fetcher.Progress = nil
+		if pcfg.Cache != nil {
+			pcfg.Cache.Progress = nil
+		}
+	}
 	eng, err := engine.New(engine.Config{
 		Root:      root,
 		Jobserver: pool,
