@@ -2,7 +2,9 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"sync"
 
 	"github.com/hdo-build/hdo/engine/fetch"
 	"golang.org/x/term"
@@ -40,7 +42,31 @@ func newFetcher(e *env) *fetch.Fetcher {
 	if isTerminal(e, e.stderr) {
 		f.Progress = e.stderr
 	}
+	if _, ok := f.Mirrors["goproxy"]; !ok {
+		f.MirrorFunc = goEnvProxies(e)
+	}
 	return f
+}
+
+// goEnvProxies returns a fetch.Fetcher MirrorFunc that answers
+// mirror://goproxy with the module proxies of `go env GOPROXY` (which
+// reads go's own config file), asked once and only if a URL needs it.
+func goEnvProxies(e *env) func(name string) []string {
+	var once sync.Once
+	var bases []string
+	return func(name string) []string {
+		if name != "goproxy" {
+			return nil
+		}
+		once.Do(func() {
+			cmd := exec.Command("go", "env", "GOPROXY")
+			cmd.Env = e.environ
+			if out, err := cmd.Output(); err == nil {
+				bases = fetch.GoProxyBases(string(out))
+			}
+		})
+		return bases
+	}
 }
 
 // absFrom resolves p against cwd.

@@ -31,17 +31,18 @@ type Source struct {
 // field but CacheDir is usable; a Fetcher may be used by several
 // goroutines at once.
 type Fetcher struct {
-	CacheDir      string              // e.g. $XDG_CACHE_HOME/hdo/sources
-	SourceMirrors []string            // bases serving <base>/<sha256>, tried before the URLs, e.g. https://src.example/hdo
-	Mirrors       map[string][]string // bases for mirror://NAME by lower-case NAME, e.g. "gnu": {"https://ftp.example/gnu"}
-	Client        *http.Client        // nil: a client with connect and response timeouts
-	Parallel      int                 // downloads at once; 0 means 4
-	MaxSize       int64               // bytes a source of unknown size may have; 0 means 16 GiB
-	Retries       int                 // extra tries of one URL after a transient error; 0 means 3, negative none
-	RetryDelay    time.Duration       // backoff before the first retry, doubled for each next one; 0 means 1s
-	StallTimeout  time.Duration       // a download receiving nothing this long is retried; 0 means 1m
-	Verify        bool                // re-hash cache hits; a bad one is removed and fetched again
-	Progress      io.Writer           // nil: quiet; on a terminal a live status line, else "fetched NAME (SIZE)" lines
+	CacheDir      string                     // e.g. $XDG_CACHE_HOME/hdo/sources
+	SourceMirrors []string                   // bases serving <base>/<sha256>, tried before the URLs, e.g. https://src.example/hdo
+	Mirrors       map[string][]string        // bases for mirror://NAME by lower-case NAME, e.g. "gnu": {"https://ftp.example/gnu"}
+	MirrorFunc    func(name string) []string // bases for a lower-case NAME Mirrors lacks, asked when a URL first needs it; nil: none
+	Client        *http.Client               // nil: a client with connect and response timeouts
+	Parallel      int                        // downloads at once; 0 means 4
+	MaxSize       int64                      // bytes a source of unknown size may have; 0 means 16 GiB
+	Retries       int                        // extra tries of one URL after a transient error; 0 means 3, negative none
+	RetryDelay    time.Duration              // backoff before the first retry, doubled for each next one; 0 means 1s
+	StallTimeout  time.Duration              // a download receiving nothing this long is retried; 0 means 1m
+	Verify        bool                       // re-hash cache hits; a bad one is removed and fetched again
+	Progress      io.Writer                  // nil: quiet; on a terminal a live status line, else "fetched NAME (SIZE)" lines
 	Log           func(format string, args ...any)
 }
 
@@ -267,10 +268,17 @@ func (f *Fetcher) candidates(src Source) []candidate {
 		}
 		name, p, _ := strings.Cut(rest, "/")
 		bases := f.Mirrors[strings.ToLower(name)]
+		if len(bases) == 0 && f.MirrorFunc != nil {
+			bases = f.MirrorFunc(strings.ToLower(name))
+		}
 		if len(bases) == 0 {
+			hint := ""
+			if strings.EqualFold(name, "goproxy") {
+				hint = " or GOPROXY (or put go on PATH: `go env GOPROXY` is asked)"
+			}
 			out = append(out, candidate{
 				url: "mirror://" + name,
-				err: fmt.Errorf("no mirrors configured; set HDO_MIRROR_%s", strings.ToUpper(name)),
+				err: fmt.Errorf("no mirrors configured; set HDO_MIRROR_%s%s", strings.ReplaceAll(strings.ToUpper(name), "-", "_"), hint),
 			})
 		}
 		for _, b := range bases {

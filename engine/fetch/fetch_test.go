@@ -363,6 +363,41 @@ func TestFetchMirrorScheme(t *testing.T) {
 	checkCache(t, f.CacheDir, sha, true)
 }
 
+// MirrorFunc is asked for a mirror name Mirrors lacks, only when a URL
+// needs it; without bases the error says what to set.
+func TestFetchMirrorFunc(t *testing.T) {
+	content, sha := payload(1000, 13)
+	srv := newServer(t, serve(content))
+	f, _ := newFetcher(t)
+	var asked []string
+	f.MirrorFunc = func(name string) []string {
+		asked = append(asked, name)
+		if name == "goproxy" {
+			return []string{srv.URL + "/mod"}
+		}
+		return nil
+	}
+	if _, err := f.Fetch(t.Context(), []Source{{Name: "a.zip", SHA256: sha, URLs: []string{"mirror://goproxy/example.org/a/@v/v1.0.0.zip"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"/mod/example.org/a/@v/v1.0.0.zip"}, srv.requests()); diff != "" {
+		t.Errorf("requests diff (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"goproxy"}, asked); diff != "" {
+		t.Errorf("MirrorFunc calls diff (-want +got):\n%s", diff)
+	}
+	f.MirrorFunc = func(string) []string { return nil }
+	_, err := f.Fetch(t.Context(), []Source{{Name: "b.zip", SHA256: sum([]byte("b")), URLs: []string{"mirror://goproxy/b.zip", "mirror://debian-security/c"}}})
+	for _, want := range []string{
+		"mirror://goproxy: no mirrors configured; set HDO_MIRROR_GOPROXY or GOPROXY",
+		"mirror://debian-security: no mirrors configured; set HDO_MIRROR_DEBIAN_SECURITY\n",
+	} {
+		if err == nil || !strings.Contains(err.Error()+"\n", want) {
+			t.Errorf("error %v\nwant it to contain %q", err, want)
+		}
+	}
+}
+
 func TestFetchFileURL(t *testing.T) {
 	content, sha := payload(5000, 12)
 	dir := t.TempDir()

@@ -10,6 +10,10 @@ import (
 // mirror://debian defaults to the Debian archive in the host's apt sources
 // (see AptDebianMirror), and likewise mirror://debian-security (set by
 // HDO_MIRROR_DEBIAN_SECURITY; underscores in NAME stand for dashes).
+// mirror://goproxy defaults to the module proxies of GOPROXY, so
+// mirror://goproxy/golang.org/toolchain/@v/v0.0.1-go1.26.8.linux-amd64.zip
+// is a Go toolchain zip; when GOPROXY is not in environ, callers may ask
+// `go env GOPROXY` (see GoProxyBases) through Fetcher.MirrorFunc.
 func MirrorsFromEnv(environ []string) map[string][]string {
 	return mirrorsFromEnv(environ, "/")
 }
@@ -35,6 +39,15 @@ func mirrorsFromEnv(environ []string, aptRoot string) map[string][]string {
 			m["debian"] = []string{base}
 		}
 	}
+	if _, ok := m["goproxy"]; !ok {
+		for _, kv := range environ {
+			if v, ok := strings.CutPrefix(kv, "GOPROXY="); ok {
+				if bases := GoProxyBases(v); len(bases) > 0 {
+					m["goproxy"] = bases
+				}
+			}
+		}
+	}
 	if _, ok := m["debian-security"]; !ok {
 		if base, err := AptDebianSecurityMirror(aptRoot); err == nil {
 			m["debian-security"] = []string{base}
@@ -53,4 +66,23 @@ func SourceMirrorsFromEnv(environ []string) []string {
 		}
 	}
 	return bases
+}
+
+// GoProxyBases returns the module proxy URLs of a GOPROXY list (entries
+// separated by ',' or '|'), in order, leaving out "direct", "off" and
+// anything that is not an http, https or file URL.
+func GoProxyBases(list string) []string {
+	var out []string
+	for _, p := range strings.FieldsFunc(strings.TrimSpace(list), func(r rune) bool { return r == ',' || r == '|' }) {
+		p = strings.TrimSpace(p)
+		scheme, _, ok := strings.Cut(p, "://")
+		if !ok {
+			continue
+		}
+		switch strings.ToLower(scheme) {
+		case "http", "https", "file":
+			out = append(out, strings.TrimRight(p, "/"))
+		}
+	}
+	return out
 }

@@ -120,6 +120,11 @@ func TestMirrorsFromEnv(t *testing.T) {
 		{"empty means unset", []string{"HDO_MIRROR_DEBIAN=", "HDO_MIRROR_X=a", "HDO_MIRROR_X= "}, map[string][]string{"debian": {"http://apt.example/debian"}}},
 		{"later wins", []string{"HDO_MIRROR_Gnu=a", "HDO_MIRROR_GNU=b"}, map[string][]string{"debian": {"http://apt.example/debian"}, "gnu": {"b"}}},
 		{"not mirrors", []string{"HDO_MIRROR_=x", "XHDO_MIRROR_A=x", "HDO_MIRRORS=x"}, map[string][]string{"debian": {"http://apt.example/debian"}}},
+		{"goproxy from GOPROXY", []string{"GOPROXY=https://p1.example/mod/,direct|https://p2.example"},
+			map[string][]string{"debian": {"http://apt.example/debian"}, "goproxy": {"https://p1.example/mod", "https://p2.example"}}},
+		{"HDO_MIRROR_GOPROXY wins", []string{"GOPROXY=https://p1.example", "HDO_MIRROR_GOPROXY=file:///srv/mod"},
+			map[string][]string{"debian": {"http://apt.example/debian"}, "goproxy": {"file:///srv/mod"}}},
+		{"GOPROXY without a proxy", []string{"GOPROXY=direct"}, map[string][]string{"debian": {"http://apt.example/debian"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,6 +136,25 @@ func TestMirrorsFromEnv(t *testing.T) {
 	// Without apt sources there is no debian default.
 	if diff := cmp.Diff(map[string][]string{}, mirrorsFromEnv(nil, t.TempDir())); diff != "" {
 		t.Errorf("diff (-want +got):\n%s", diff)
+	}
+}
+
+func TestGoProxyBases(t *testing.T) {
+	tests := []struct {
+		list string
+		want []string
+	}{
+		{"https://p.example/mod/,direct", []string{"https://p.example/mod"}},
+		{" https://a.example | http://b.example , file:///srv/mod ", []string{"https://a.example", "http://b.example", "file:///srv/mod"}},
+		{"off", nil},
+		{"direct", nil},
+		{"", nil},
+		{"p.example,ftp://x.example", nil},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, GoProxyBases(tt.list)); diff != "" {
+			t.Errorf("GoProxyBases(%q) diff (-want +got):\n%s", tt.list, diff)
+		}
 	}
 }
 
