@@ -26,8 +26,8 @@ type Package struct {
 	Missing   []string // optional files that were absent, root-relative, e.g. pkg/make/fetch
 }
 
-// Source is a file to fetch with its expected sum. It has the same fields
-// as fetch.Source, so one converts to the other.
+// Source is a file to fetch with its expected sum (fetch.Source has these
+// fields and a size).
 type Source struct {
 	Name   string   // file name in the build dir, e.g. make-4.4.tar.gz
 	SHA256 string   // 64 lowercase hex digits
