@@ -25,7 +25,8 @@ const SourceDateEpoch = 315532800
 //
 //	<dir>/home     /home/build: fetched files and files/, the working directory
 //	<dir>/dest     /destdir: what the build installs
-//	<dir>/script   a layer holding /.hdo/build, the build script
+//	<dir>/script   a layer holding /.hdo/build, the build script, and
+//	               /.hdo/bin/make (see makeShim)
 type workspace struct {
 	dir, home, dest, script string
 	layers                  []sandbox.Layer
@@ -91,7 +92,7 @@ func (t *tarball) prepare(ctx context.Context, root string, p *pkgspec.Package, 
 		removeTree(dir)
 		return nil, err
 	}
-	for _, d := range []string{ws.home, ws.dest, filepath.Join(ws.script, ".hdo")} {
+	for _, d := range []string{ws.home, ws.dest, filepath.Join(ws.script, filepath.FromSlash(ShimDir))} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fail(err)
 		}
@@ -105,6 +106,9 @@ func (t *tarball) prepare(ctx context.Context, root string, p *pkgspec.Package, 
 		return fail(fmt.Errorf("%s: files: %w", p.Dir, err))
 	}
 	if err := os.WriteFile(filepath.Join(ws.script, ".hdo", "build"), p.Build, 0o755); err != nil {
+		return fail(err)
+	}
+	if err := os.WriteFile(filepath.Join(ws.script, filepath.FromSlash(ShimDir), "make"), []byte(makeShim), 0o755); err != nil {
 		return fail(err)
 	}
 	ws.layers = append([]sandbox.Layer{{Name: p.Dir + " build script", Dir: ws.script}}, layers...)
@@ -127,7 +131,7 @@ func Env(makeflags string) []string {
 	}
 	return []string{
 		"HOME=/home/build",
-		"PATH=/bin:/usr/bin:/sbin:/usr/sbin",
+		"PATH=" + ShimDir + ":/bin:/usr/bin:/sbin:/usr/sbin",
 		"TMPDIR=/tmp",
 		"DESTDIR=/destdir",
 		fmt.Sprintf("SOURCE_DATE_EPOCH=%d", SourceDateEpoch),
