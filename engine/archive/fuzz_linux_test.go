@@ -118,24 +118,7 @@ func checkExtraction(t *testing.T, data []byte, gz bool) {
 	}
 }
 
-// memTempDir points TMPDIR (and so every t.TempDir) at a fresh directory in
-// /dev/shm where it can: each fuzz input extracts into its own directory,
-// and on a busy disk creating and removing thousands of them stalls on the
-// journal, starving the fuzzer (execs at 0/sec for seconds).
-func memTempDir(f *testing.F) {
-	if st, err := os.Stat("/dev/shm"); err != nil || !st.IsDir() {
-		return
-	}
-	dir, err := os.MkdirTemp("/dev/shm", "hdo-fuzz-")
-	if err != nil {
-		return
-	}
-	f.Cleanup(func() { os.RemoveAll(dir) })
-	f.Setenv("TMPDIR", dir)
-}
-
 func FuzzExtractTar(f *testing.F) {
-	memTempDir(f)
 	for _, s := range fuzzSeeds(f) {
 		f.Add(s)
 	}
@@ -143,7 +126,6 @@ func FuzzExtractTar(f *testing.F) {
 }
 
 func FuzzExtract(f *testing.F) {
-	memTempDir(f)
 	for _, s := range fuzzSeeds(f) {
 		f.Add(gzBytes(f, s))
 	}
