@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hdo-build/hdo/engine/internal/flock"
 	_ "github.com/mattn/go-sqlite3"
 )
 
@@ -80,7 +81,16 @@ func Open(cacheDir string) (*DB, error) {
 	}
 	db.SetMaxOpenConns(1)
 	d := &DB{db: db, Path: path}
-	if err := d.init(); err != nil {
+	// As for a tree's state (see engine/state): processes take turns at
+	// the first open, when SQLite may refuse a second one at once.
+	unlock, err := flock.Lock(path + ".init-lock")
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("gc roots %s: %w", path, err)
+	}
+	err = d.init()
+	unlock()
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("gc roots %s: %w", path, err)
 	}

@@ -17,6 +17,7 @@ import (
 	"sync"
 
 	"github.com/hdo-build/hdo/engine/fingerprint"
+	"github.com/hdo-build/hdo/engine/internal/flock"
 	_ "github.com/mattn/go-sqlite3"
 )
 
@@ -105,7 +106,19 @@ func Open(root string) (*DB, error) {
 	}
 	db.SetMaxOpenConns(1)
 	s := &DB{db: db, Path: path}
-	if err := s.init(); err != nil {
+	// The first connection turns a new database to WAL and creates the
+	// schema. SQLite can answer a second process doing the same at that
+	// moment with "database is locked" without waiting for its busy
+	// timeout, so processes take turns here (an flock held only while
+	// the connection opens).
+	unlock, err := flock.Lock(filepath.Join(dir, "state.lock"))
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state %s: %w", path, err)
+	}
+	err = s.init()
+	unlock()
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state %s: %w", path, err)
 	}

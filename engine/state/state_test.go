@@ -1,6 +1,10 @@
 package state
 
 import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -137,5 +141,45 @@ func TestPutObserved(t *testing.T) {
 				t.Errorf("stored record (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// Processes opening a tree's state for the first time at the same moment
+// all succeed: none gets "database is locked" while another turns the new
+// database to WAL and creates the schema. Each opener here is a separate
+// process (this test binary again), 8 at once, over 40 fresh trees.
+func TestOpenConcurrentFresh(t *testing.T) {
+	if root := os.Getenv("HDO_STATE_TEST_OPEN"); root != "" {
+		db, err := Open(root)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		if err := db.Put(&Record{Path: "x", Target: true}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		db.Close()
+		os.Exit(0)
+	}
+	for round := range 40 {
+		root := t.TempDir()
+		var cmds []*exec.Cmd
+		outs := make([]*bytes.Buffer, 8)
+		for i := range outs {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestOpenConcurrentFresh$")
+			cmd.Env = append(os.Environ(), "HDO_STATE_TEST_OPEN="+root)
+			outs[i] = new(bytes.Buffer)
+			cmd.Stdout, cmd.Stderr = outs[i], outs[i]
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			cmds = append(cmds, cmd)
+		}
+		for i, cmd := range cmds {
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("round %d, opener %d: %v\n%s", round, i, err, outs[i])
+			}
+		}
 	}
 }
