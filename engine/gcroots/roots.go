@@ -83,14 +83,7 @@ func Open(cacheDir string) (*DB, error) {
 	d := &DB{db: db, Path: path}
 	// As for a tree's state (see engine/state): processes take turns at
 	// the first open, when SQLite may refuse a second one at once.
-	unlock, err := flock.Lock(path + ".init-lock")
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("gc roots %s: %w", path, err)
-	}
-	err = d.init()
-	unlock()
-	if err != nil {
+	if err := flock.With(path+".init-lock", d.init); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("gc roots %s: %w", path, err)
 	}

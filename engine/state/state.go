@@ -111,14 +111,7 @@ func Open(root string) (*DB, error) {
 	// moment with "database is locked" without waiting for its busy
 	// timeout, so processes take turns here (an flock held only while
 	// the connection opens).
-	unlock, err := flock.Lock(filepath.Join(dir, "state.lock"))
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("state %s: %w", path, err)
-	}
-	err = s.init()
-	unlock()
-	if err != nil {
+	if err := flock.With(filepath.Join(dir, "state.lock"), s.init); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state %s: %w", path, err)
 	}

@@ -29,3 +29,13 @@ func Lock(path string) (func(), error) {
 	}
 	return func() { f.Close() }, nil
 }
+
+// With runs fn while holding the lock on path (see Lock).
+func With(path string, fn func() error) error {
+	release, err := Lock(path)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return fn()
+}
