@@ -17,15 +17,7 @@ import (
 // binary as uid 65534 to see what a normal user would.
 func runAsUser(t *testing.T, body func(t *testing.T, dir string)) {
 	t.Helper()
-	if dir := asuser.Dir(); dir != "" {
-		body(t, dir)
-		return
-	}
-	if os.Getuid() != 0 {
-		body(t, t.TempDir())
-		return
-	}
-	asuser.Rerun(t, t.Name(), func(dir string) error {
+	asuser.Run(t, body, func(dir string) error {
 		makeWritable(dir)
 		return os.RemoveAll(dir)
 	})

@@ -20,6 +20,23 @@ const dirEnv = "HDO_TEST_USER_DIR"
 // by Rerun, else "".
 func Dir() string { return os.Getenv(dirEnv) }
 
+// Run runs body in a directory owned by a normal user: the re-executed
+// test's work directory when this process is one, a fresh temp dir when
+// the test runs as a normal user already, and otherwise (as root) the
+// test itself again through Rerun, with remove cleaning up after it.
+func Run(t *testing.T, body func(t *testing.T, dir string), remove func(dir string) error) {
+	t.Helper()
+	if dir := Dir(); dir != "" {
+		body(t, dir)
+		return
+	}
+	if os.Getuid() != 0 {
+		body(t, t.TempDir())
+		return
+	}
+	Rerun(t, t.Name(), remove)
+}
+
 // Rerun re-executes the test binary running only the top-level test name,
 // as uid 65534 in a fresh directory it owns, and fails t unless that test
 // passed; it skips t if the system cannot run a process as that user.
