@@ -40,14 +40,15 @@ func isStaleSocketDir(dir string) bool {
 	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Getuid() {
 		return false
 	}
-	names, err := dirNames(dir)
+	names, err := readNames(dir)
 	if err != nil {
 		return false
 	}
+	_, sock := names["sock"]
 	switch {
 	case len(names) == 0:
 		return time.Since(fi.ModTime()) > time.Minute
-	case len(names) != 1 || names[0] != "sock":
+	case len(names) != 1 || !sock:
 		return false
 	}
 	c, err := net.DialTimeout("unix", filepath.Join(dir, "sock"), time.Second)
@@ -56,14 +57,4 @@ func isStaleSocketDir(dir string) bool {
 		return false
 	}
 	return errors.Is(err, syscall.ECONNREFUSED)
-}
-
-// dirNames lists the names in dir.
-func dirNames(dir string) ([]string, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return f.Readdirnames(-1)
 }

@@ -275,12 +275,9 @@ func (c *Client) getSources(ctx context.Context, pkghash, dest string, prog *pro
 		switch {
 		case errors.As(err, &be):
 			c.mu.Lock()
-			_, seen := c.bad[src.url+" "+pkghash]
 			c.bad[src.url+" "+pkghash] = be
 			c.mu.Unlock()
-			if !seen {
-				c.logf("cache %s: %v; treating it as a miss", src.url, be)
-			}
+			c.noteOnce("bad "+src.url+" "+pkghash, "cache %s: %v; treating it as a miss", src.url, be)
 			tried = append(tried, fmt.Sprintf("%s: bad entry (%v)", src.url, be))
 		case errors.As(err, &fe) && fe.kind == kindMiss:
 			tried = append(tried, src.url+": miss")

@@ -203,7 +203,7 @@ func (f *Fetcher) getHTTP(ctx context.Context, raw string, src Source, part *par
 	if resp.ContentLength >= 0 {
 		total = off + resp.ContentLength
 		if total > max {
-			return false, f.tooLarge(src, max, part)
+			return false, tooLarge(src, max, part)
 		}
 	}
 	bar := prog.begin(src.Name, off, total)
@@ -215,7 +215,7 @@ func (f *Fetcher) getHTTP(ctx context.Context, raw string, src Source, part *par
 	}
 	if n, _ := part.size(); n > max {
 		bar.end(false)
-		return false, f.tooLarge(src, max, part)
+		return false, tooLarge(src, max, part)
 	}
 	bar.end(true)
 	return off > 0, verify(h, src.SHA256, part)
@@ -234,7 +234,7 @@ func (f *Fetcher) maxSize(src Source) int64 {
 
 // tooLarge empties part and returns the error for a download larger than
 // max bytes.
-func (f *Fetcher) tooLarge(src Source, max int64, part *partFile) error {
+func tooLarge(src Source, max int64, part *partFile) error {
 	if err := part.truncate(); err != nil {
 		return err
 	}
@@ -305,7 +305,7 @@ func (f *Fetcher) getFile(ctx context.Context, name string, src Source, part *pa
 	}
 	max := f.maxSize(src)
 	if total > max {
-		return f.tooLarge(src, max, part)
+		return tooLarge(src, max, part)
 	}
 	h := sha256.New()
 	bar := prog.begin(src.Name, 0, total)
@@ -316,7 +316,7 @@ func (f *Fetcher) getFile(ctx context.Context, name string, src Source, part *pa
 	}
 	if n > max {
 		bar.end(false)
-		return f.tooLarge(src, max, part)
+		return tooLarge(src, max, part)
 	}
 	bar.end(true)
 	return verify(h, src.SHA256, part)
