@@ -425,10 +425,10 @@ func TestGet(t *testing.T) {
 					t.Errorf("dest dir holds %q after a miss", got)
 				}
 			}
-			if tt.wantLog != "" && log.count(tt.wantLog) != 1 {
+			if tt.wantLog != "" && log.Count(tt.wantLog) != 1 {
 				t.Errorf("log:\n%s\nwant one line containing %q", log, tt.wantLog)
 			}
-			if tt.wantLog == "" && (log.count("treating it as a miss") > 0 || log.count("building locally") > 0) {
+			if tt.wantLog == "" && (log.Count("treating it as a miss") > 0 || log.Count("building locally") > 0) {
 				t.Errorf("unexpected warning:\n%s", log)
 			}
 		})
@@ -512,7 +512,7 @@ func TestFailingCacheWarnsOnceAndIsSkipped(t *testing.T) {
 	if err != nil || len(hits) != 4 {
 		t.Fatalf("Prefetch: %d hits, %v; want 4 hits", len(hits), err)
 	}
-	if n := log.count("unreachable after 3 tries (503 Service Unavailable); building locally"); n != 1 {
+	if n := log.Count("unreachable after 3 tries (503 Service Unavailable); building locally"); n != 1 {
 		t.Errorf("log:\n%s\nwant exactly one warning for the failing cache", log)
 	}
 	mu.Lock()
@@ -649,7 +649,7 @@ func TestRedirectLoopWithOwnHTTPClient(t *testing.T) {
 	if _, err := c.Get(t.Context(), testHash("x"), filepath.Join(t.TempDir(), "x")); !errors.Is(err, ErrMiss) {
 		t.Fatalf("Get = %v, want a miss", err)
 	}
-	if log.count("unusable (") != 1 || log.count("too many redirects") != 1 {
+	if log.Count("unusable (") != 1 || log.Count("too many redirects") != 1 {
 		t.Errorf("log:\n%s\nwant one warning about a redirect loop, without retries", log)
 	}
 }
@@ -702,7 +702,7 @@ func TestBadEntryWarnsOnce(t *testing.T) {
 			t.Fatalf("Get: %v, want a miss", err)
 		}
 	}
-	if n := log.count("treating it as a miss"); n != 1 {
+	if n := log.Count("treating it as a miss"); n != 1 {
 		t.Errorf("log:\n%s\nwant exactly one warning for the bad entry", log)
 	}
 	mu.Lock()

@@ -3,7 +3,6 @@ package cache
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -11,11 +10,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hdo-build/hdo/engine/archive"
+
+	"github.com/hdo-build/hdo/engine/internal/logbuf"
 )
 
 // testHash returns a made-up pkghash for name.
@@ -79,41 +79,10 @@ func keySet(keys ...*SecretKey) KeySet {
 	return s
 }
 
-// logBuf collects a client's log lines.
-type logBuf struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logBuf) logf(format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, fmt.Sprintf(format, args...))
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
-}
-
-// count returns how many lines contain s.
-func (l *logBuf) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, line := range l.lines {
-		if strings.Contains(line, s) {
-			n++
-		}
-	}
-	return n
-}
-
 // testClient returns a client with fast retries over urls.
-func testClient(urls ...string) (*Client, *logBuf) {
-	log := new(logBuf)
-	return &Client{URLs: urls, Tries: 3, Backoff: time.Millisecond, Stall: 5 * time.Second, Log: log.logf}, log
+func testClient(urls ...string) (*Client, *logbuf.Buf) {
+	log := new(logbuf.Buf)
+	return &Client{URLs: urls, Tries: 3, Backoff: time.Millisecond, Stall: 5 * time.Second, Log: log.Logf}, log
 }
 
 // serve starts a loopback server over dir. override may answer a request

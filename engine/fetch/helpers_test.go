@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hdo-build/hdo/engine/internal/logbuf"
 )
 
 func sum(data []byte) string {
@@ -29,32 +30,14 @@ func payload(n int, seed byte) ([]byte, string) {
 	return b, sum(b)
 }
 
-// logBuf collects Fetcher.Log lines.
-type logBuf struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logBuf) logf(format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, fmt.Sprintf(format, args...))
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
-}
-
-func newFetcher(t *testing.T) (*Fetcher, *logBuf) {
+func newFetcher(t *testing.T) (*Fetcher, *logbuf.Buf) {
 	t.Helper()
-	l := &logBuf{}
+	l := &logbuf.Buf{}
 	return &Fetcher{
 		CacheDir:     filepath.Join(t.TempDir(), "sources"),
 		RetryDelay:   time.Millisecond,
 		StallTimeout: 5 * time.Second,
-		Log:          l.logf,
+		Log:          l.Logf,
 	}, l
 }
 
