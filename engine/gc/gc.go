@@ -392,7 +392,7 @@ func sweepStore(opts Options, n *needs, names map[string]gcroots.StoreEntry, rep
 	}
 	hashes := map[string]bool{}
 	for _, e := range ents {
-		h := strings.TrimSuffix(e.Name(), ".manifest")
+		h := strings.TrimSuffix(strings.TrimSuffix(e.Name(), ".manifest"), ".content")
 		if isHex64(h) {
 			hashes[h] = true
 		}
@@ -406,7 +406,7 @@ func sweepStore(opts Options, n *needs, names map[string]gcroots.StoreEntry, rep
 		if e, ok := names[h]; ok {
 			what += " (" + e.Name + " of " + e.Tree + ")"
 		}
-		size := diskSize(filepath.Join(dir, h)) + diskSize(filepath.Join(dir, h+".manifest"))
+		size := diskSize(filepath.Join(dir, h)) + diskSize(filepath.Join(dir, h+".manifest")) + diskSize(filepath.Join(dir, h+".content"))
 		rep.Items = append(rep.Items, Item{Kind: Store, Path: filepath.Join(dir, h), What: what, Bytes: size})
 		removed = append(removed, h)
 		if opts.DryRun {

@@ -183,6 +183,51 @@ func (s *Store) Manifest(pkghash string) (Manifest, error) {
 	return m, nil
 }
 
+// contentNotePath is where NoteContent keeps the content hash of a
+// package that is not (or not yet) extracted.
+func (s *Store) contentNotePath(pkghash string) string {
+	return filepath.Join(s.Dir, pkghash+".content")
+}
+
+// NoteContent records that the package pkghash has the content hash
+// content (hex blake3 of its uncompressed tar stream), as a build or a
+// verified binary cache download found it. KnownContent answers from it,
+// so that a tarball whose build record was lost can be proven to be the
+// package of its pkghash without rebuilding it.
+func (s *Store) NoteContent(pkghash, content string) error {
+	if err := checkHash(pkghash); err != nil {
+		return err
+	}
+	if err := checkHash(content); err != nil {
+		return fmt.Errorf("store: invalid content hash %q: want 64 lowercase hex digits", content)
+	}
+	if err := renameio.WriteFile(s.contentNotePath(pkghash), []byte(content+"\n"), 0o444); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+// KnownContent returns the content hash the store knows for the package
+// pkghash: its manifest's if it is extracted, else the one NoteContent
+// recorded; ok is false if it knows none.
+func (s *Store) KnownContent(pkghash string) (content string, ok bool) {
+	if checkHash(pkghash) != nil {
+		return "", false
+	}
+	if m, err := s.Manifest(pkghash); err == nil {
+		return m.ContentHash, true
+	}
+	b, err := os.ReadFile(s.contentNotePath(pkghash))
+	if err != nil {
+		return "", false
+	}
+	c, found := strings.CutSuffix(string(b), "\n")
+	if !found || checkHash(c) != nil {
+		return "", false
+	}
+	return c, true
+}
+
 // Remove deletes the package pkghash from the store. Removing a package
 // that is not there is not an error.
 func (s *Store) Remove(pkghash string) error {
@@ -197,6 +242,9 @@ func (s *Store) Remove(pkghash string) error {
 		return fmt.Errorf("store: remove %s: %w", pkghash, err)
 	}
 	if err := os.Remove(s.manifestPath(pkghash)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("store: remove %s: %w", pkghash, err)
+	}
+	if err := os.Remove(s.contentNotePath(pkghash)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("store: remove %s: %w", pkghash, err)
 	}
 	if err == nil {

@@ -412,3 +412,44 @@ func TestDefaultDir(t *testing.T) {
 		t.Errorf("DefaultDir without HOME: err = %v", err)
 	}
 }
+
+func TestKnownContent(t *testing.T) {
+	s := openStore(t)
+	if c, ok := s.KnownContent(hashA); ok {
+		t.Fatalf("KnownContent of an unknown package = %q, true", c)
+	}
+	content := strings.Repeat("c", 64)
+	if err := s.NoteContent(hashA, content); err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := s.KnownContent(hashA); !ok || c != content {
+		t.Errorf("KnownContent after NoteContent = %q, %v; want %q", c, ok, content)
+	}
+	for _, bad := range [][2]string{{"../x", content}, {hashA, "../../etc"}, {hashA, strings.ToUpper(content)}} {
+		if err := s.NoteContent(bad[0], bad[1]); err == nil {
+			t.Errorf("NoteContent(%q, %q) accepted a bad hash", bad[0], bad[1])
+		}
+	}
+	if list, _ := s.List(); len(list) != 0 {
+		t.Errorf("List = %q: a note is not a package", list)
+	}
+	// An extracted package's manifest says its content.
+	tarball := writeTarball(t, makeFiles)
+	if _, err := s.Ensure(context.Background(), hashB, tarball); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.Manifest(hashB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := s.KnownContent(hashB); !ok || c != m.ContentHash {
+		t.Errorf("KnownContent of an extracted package = %q, %v; want %q", c, ok, m.ContentHash)
+	}
+	// Remove forgets the note too.
+	if err := s.Remove(hashA); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.KnownContent(hashA); ok {
+		t.Errorf("KnownContent after Remove still knows the package")
+	}
+}
