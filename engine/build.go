@@ -67,6 +67,7 @@ func (e *Engine) build(ctx context.Context, n *node, r rule, rec *state.Record, 
 	if err != nil {
 		return fingerprint.Hash{}, err
 	}
+	j.Forced = force
 	defer j.cleanup()
 	if err := j.acquire(ctx); err != nil {
 		return fingerprint.Hash{}, err

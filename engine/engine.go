@@ -89,6 +89,9 @@ type Engine struct {
 	setupOnce sync.Once
 	setupErr  error
 
+	recompMu   sync.Mutex
+	recomputed map[string][]string // why -> targets recomputed for it (see foreign)
+
 	failed   atomic.Bool
 	built    atomic.Int64
 	warnOnce sync.Map
@@ -104,13 +107,23 @@ func FindRoot(dir string, getenv func(string) string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if r, ok := StateRoot(dir, nil); ok {
+		return r, nil
+	}
+	return dir, nil
+}
+
+// StateRoot returns the nearest ancestor of the absolute dir (dir itself
+// included) holding a .hdo directory, passing over those for which skip
+// (if not nil) returns true.
+func StateRoot(dir string, skip func(dir string) bool) (string, bool) {
 	for d := dir; ; {
-		if st, err := os.Stat(filepath.Join(d, state.Dir)); err == nil && st.IsDir() {
-			return d, nil
+		if st, err := os.Stat(filepath.Join(d, state.Dir)); err == nil && st.IsDir() && (skip == nil || !skip(d)) {
+			return d, true
 		}
 		parent := filepath.Dir(d)
 		if parent == d {
-			return dir, nil
+			return "", false
 		}
 		d = parent
 	}

@@ -28,6 +28,10 @@ type Job struct {
 	Out string
 	// Log receives the build's messages; it is the target's log.
 	Log io.Writer
+	// Forced is set when the user asked for this target to be rebuilt
+	// (hdo -f, redo), not merely brought up to date: a builtin must then
+	// not reuse an existing output.
+	Forced bool
 
 	e    *Engine
 	node *node

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
 
 	"github.com/hdo-build/hdo/engine/fingerprint"
@@ -81,6 +83,7 @@ func (e *Engine) Build(ctx context.Context, targets []string, force bool) error 
 	e.each(len(targets), func(i int) {
 		_, errs[i] = e.ensure(ctx, targets[i], force, nil)
 	})
+	e.reportRecomputed()
 	if err := e.flush(); err != nil {
 		return err
 	}
@@ -150,7 +153,17 @@ func (e *Engine) evaluate(ctx context.Context, n *node, force bool) (fingerprint
 		}
 	}
 	if !force {
-		if kept, h, err := e.kept(rel, fs, rec); kept || err != nil {
+		if r.Builtin != nil {
+			// A built-in rule's target is derived data, never a source.
+			why, err := e.foreign(rel, fs, rec)
+			if err != nil {
+				return fingerprint.Hash{}, err
+			}
+			if why != "" {
+				e.noteRecomputed(rel, why)
+				return e.build(ctx, n, r, rec, false)
+			}
+		} else if kept, h, err := e.kept(rel, fs, rec); kept || err != nil {
 			return h, err
 		}
 		reason, err := e.outOfDate(ctx, n, r, rec, fs)
@@ -222,6 +235,68 @@ func (e *Engine) kept(rel string, fs *fileState, rec *state.Record) (bool, finge
 	}
 	e.warnOnceFor("kept:"+rel, "%s was modified outside hdo; keeping your version (hdo -f %s rebuilds it)", rel, rel)
 	return true, h, nil
+}
+
+// foreign says why an existing target of a built-in rule is not the file
+// hdo built at this path, or "" if it is (or does not exist). Such a file
+// came from elsewhere: a renamed or copied package dir, a lost or replaced
+// .hdo, a branch switch, an edit. Unlike a .do target, which the user may
+// edit and keep, it is recomputed: a package target that outlived what it
+// was computed from would give a package another's identity.
+func (e *Engine) foreign(rel string, fs *fileState, rec *state.Record) (string, error) {
+	if !fs.stat.Exists {
+		return "", nil
+	}
+	if rec == nil || !rec.Target {
+		return "no build record in this tree's .hdo (a renamed or copied package dir, or a lost .hdo)", nil
+	}
+	if rec.Building || (rec.Stat == fs.stat && !fingerprint.Racy(rec.Stat, rec.Recorded)) {
+		return "", nil
+	}
+	h, err := e.contentHash(rel, fs, nil)
+	if err != nil {
+		return "", err
+	}
+	if !rec.Stat.Exists || h != rec.Hash {
+		return "differs from what hdo built here (changed outside hdo, or another tree's)", nil
+	}
+	e.noteSource(rel, fs, h) // same bytes: refresh the stat
+	return "", nil
+}
+
+// noteRecomputed remembers that a built-in rule's target was recomputed
+// although it existed, and why (see foreign), for reportRecomputed.
+func (e *Engine) noteRecomputed(rel, why string) {
+	e.recompMu.Lock()
+	defer e.recompMu.Unlock()
+	if e.recomputed == nil {
+		e.recomputed = map[string][]string{}
+	}
+	e.recomputed[why] = append(e.recomputed[why], rel)
+}
+
+// reportRecomputed says in one line per reason which existing targets
+// this run recomputed: after a lost .hdo that is every package target, so
+// one line names a few and counts the rest.
+func (e *Engine) reportRecomputed() {
+	e.recompMu.Lock()
+	defer e.recompMu.Unlock()
+	whys := make([]string, 0, len(e.recomputed))
+	for why := range e.recomputed {
+		whys = append(whys, why)
+	}
+	sort.Strings(whys)
+	for _, why := range whys {
+		rels := e.recomputed[why]
+		sort.Strings(rels)
+		const show = 6
+		list := strings.Join(rels[:min(len(rels), show)], ", ")
+		if len(rels) > show {
+			list += fmt.Sprintf(" and %d more", len(rels)-show)
+		}
+		e.warn("recomputed %s: %s", list, why)
+	}
+	e.recomputed = nil
 }
 
 // cheapReason returns why a target is out of date without looking at its

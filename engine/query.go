@@ -96,11 +96,19 @@ func (e *Engine) why1(rel string, memo map[string]*whyMemo) (Reason, fingerprint
 		h, err := e.contentHash(rel, fs, rec)
 		return Reason{Note: "a source"}, h, err
 	}
-	if fs.stat.Exists && (rec == nil || !rec.Target) {
+	if r.Builtin != nil {
+		why, err := e.foreign(rel, fs, rec)
+		if err != nil {
+			return Reason{}, fingerprint.Hash{}, err
+		}
+		if why != "" {
+			return Reason{Cause: why}, fingerprint.Hash{}, nil
+		}
+	} else if fs.stat.Exists && (rec == nil || !rec.Target) {
 		h, err := e.contentHash(rel, fs, rec)
 		return Reason{Note: "exists but was not built by hdo; used as a source"}, h, err
 	}
-	if rec != nil && rec.Target && !rec.Building && fs.stat.Exists && (rec.Stat != fs.stat || fingerprint.Racy(rec.Stat, rec.Recorded)) {
+	if r.Builtin == nil && rec != nil && rec.Target && !rec.Building && fs.stat.Exists && (rec.Stat != fs.stat || fingerprint.Racy(rec.Stat, rec.Recorded)) {
 		h, err := e.contentHash(rel, fs, nil)
 		if err != nil {
 			return Reason{}, h, err

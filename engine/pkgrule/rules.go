@@ -50,15 +50,47 @@ func (r *rule) Match(target string, exists func(string) bool) (string, bool) {
 	return r.id, true
 }
 
-// IsPackageDir reports whether the root-relative dir holds a build or
+// TreeRootOf returns the root of the package tree that the absolute path
+// p lies in: p, or its nearest ancestor, must be a package dir, and the
+// root is the parent of the nearest directory named pkg above that (for
+// /src/tree/pkg/make/.pkghash, /src/tree). ok is false if p is not inside
+// a package of a pkg/ dir.
+func TreeRootOf(p string) (root string, ok bool) {
+	d := filepath.Clean(p)
+	for !isPackageDirAbs(d) {
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", false
+		}
+		d = parent
+	}
+	for {
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", false
+		}
+		if filepath.Base(d) == "pkg" {
+			return parent, true
+		}
+		d = parent
+	}
+}
+
+// isPackageDirAbs reports whether the absolute dir holds a build or
 // seed.lock file.
-func IsPackageDir(root, dir string) bool {
+func isPackageDirAbs(dir string) bool {
 	for _, f := range []string{pkgspec.BuildFile, pkgspec.SeedLockFile} {
-		if st, err := os.Stat(filepath.Join(root, filepath.FromSlash(dir), f)); err == nil && st.Mode().IsRegular() {
+		if st, err := os.Stat(filepath.Join(dir, f)); err == nil && st.Mode().IsRegular() {
 			return true
 		}
 	}
 	return false
+}
+
+// IsPackageDir reports whether the root-relative dir holds a build or
+// seed.lock file.
+func IsPackageDir(root, dir string) bool {
+	return isPackageDirAbs(filepath.Join(root, filepath.FromSlash(dir)))
 }
 
 func (r *rule) Build(ctx context.Context, j *engine.Job) error {

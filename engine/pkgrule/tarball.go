@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hdo-build/hdo/bootstrap"
@@ -78,6 +79,9 @@ func Builtins(cfg Config) []engine.Builtin {
 type tarball struct {
 	rule
 	cfg Config
+	// fetched maps the pkghash of each package a binary cache gave this
+	// run to its verified content hash.
+	fetched sync.Map
 }
 
 // Build makes the package's tarball.
@@ -91,7 +95,13 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 	defer release()
 	ctx = j.Meter(ctx) // downloads count toward this job's status line
 	dir := path.Dir(j.Target)
-	p, err := load(ctx, j, dir)
+	// The package is what its .pkghash says: the tarball depends on that
+	// (which covers the build script, the sums, files/ and every
+	// dependency), on its closure, and not on the package files
+	// themselves, so that a new URL or a comment in fetch rebuilds
+	// nothing. A package that does not load fails here, and a failed
+	// build is tried again on the next run.
+	p, err := pkgspec.Load(j.Root(), dir)
 	if err != nil {
 		return err
 	}
@@ -100,6 +110,9 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 		return err
 	}
 	pkghash := strings.TrimSpace(string(got[0]))
+	if !cache.ValidHash(pkghash) {
+		return fmt.Errorf("%s: not a pkghash", path.Join(dir, PkgHash))
+	}
 	runDirs, err := closureDirs(got[1])
 	if err != nil {
 		return err
@@ -107,6 +120,12 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 	runHashes, err := pkgHashes(ctx, j, runDirs)
 	if err != nil {
 		return err
+	}
+	if ok, err := t.adopt(j, pkghash); err != nil || ok {
+		if err != nil {
+			return err
+		}
+		return j.IfChange(ctx, false, tarballs(runDirs)...)
 	}
 
 	// Ask the binary caches for the package and every missing member of
@@ -118,12 +137,19 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 		return err
 	}
 	if hit {
+		content, _ := t.fetched.Load(pkghash)
+		s, _ := content.(string)
+		t.noteContent(j, pkghash, s)
 		// A package is complete only with its run-time dependencies.
 		return j.IfChange(ctx, false, tarballs(runDirs)...)
 	}
 	if p.Seed {
 		j.Phase("build")
-		return t.buildSeed(ctx, j, p)
+		if err := t.buildSeed(ctx, j, p); err != nil {
+			return err
+		}
+		t.noteContent(j, pkghash, "")
+		return nil
 	}
 
 	j.Phase("deps")
@@ -156,10 +182,66 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 		return fmt.Errorf("build failed: %w; its work dir is kept at %s (hdo shell %s opens the same sandbox)", err, ws.dir, dir)
 	}
 	j.Phase("pack")
-	if err := writeTarball(j.Out, ws.dest); err != nil {
+	content, err := writeTarball(j.Out, ws.dest)
+	if err != nil {
 		return fmt.Errorf("%s: %w (work dir kept at %s)", dir, err, ws.dir)
 	}
+	t.noteContent(j, pkghash, content)
 	return removeTree(ws.dir)
+}
+
+// adopt keeps the tarball already at the target's path when it is proven
+// to be the package pkghash: the store knows that package's content hash
+// (from building, downloading or unpacking it) and the file's content has
+// that hash. This is how a tree whose .hdo was lost, or a package dir that
+// was renamed, keeps its packages without rebuilding them, while a tarball
+// of any other package is never taken for this one.
+func (t *tarball) adopt(j *engine.Job, pkghash string) (bool, error) {
+	if j.Forced {
+		return false, nil
+	}
+	cur := j.Abs(j.Target)
+	if fi, err := os.Lstat(cur); err != nil || !fi.Mode().IsRegular() {
+		return false, nil
+	}
+	st, err := t.openStore()
+	if err != nil {
+		return false, err
+	}
+	want, ok := st.KnownContent(pkghash)
+	if !ok {
+		return false, nil
+	}
+	got, err := archive.ContentHashFile(cur)
+	if err != nil || got != want {
+		return false, nil
+	}
+	if err := os.Link(cur, j.Out); err != nil {
+		if err := copyFile(cur, j.Out, 0o644); err != nil {
+			return false, err
+		}
+	}
+	fmt.Fprintf(j.Log, "%s: kept the existing %s: its content is package %s's\n", path.Dir(j.Target), j.Target, pkghash)
+	return true, nil
+}
+
+// noteContent records the content hash of the package pkghash just
+// written to the job's output (computed from it when content is ""), for
+// adopt. A failure only costs a rebuild later, so it is not an error.
+func (t *tarball) noteContent(j *engine.Job, pkghash, content string) {
+	st, err := t.openStore()
+	if err != nil {
+		return
+	}
+	if _, ok := st.KnownContent(pkghash); ok {
+		return
+	}
+	if content == "" {
+		if content, err = archive.ContentHashFile(j.Out); err != nil {
+			return
+		}
+	}
+	st.NoteContent(pkghash, content)
 }
 
 // buildSeed makes a seed package's tarball from its lock.
@@ -220,7 +302,10 @@ func (t *tarball) prefetch(ctx context.Context, j *engine.Job, dirs, hashes []st
 		return
 	}
 	// Misses and failures surface when each package's own rule asks.
-	t.cfg.Cache.Prefetch(ctx, want, t.download)
+	hits, _ := t.cfg.Cache.Prefetch(ctx, want, t.download)
+	for h, info := range hits {
+		t.fetched.Store(h, info.Content)
+	}
 }
 
 // download is where a package fetched from a binary cache waits for its
@@ -243,12 +328,14 @@ func (t *tarball) fromDownloads(ctx context.Context, j *engine.Job, pkghash stri
 		if err := os.MkdirAll(filepath.Dir(dl), 0o755); err != nil {
 			return false, err
 		}
-		if _, err := t.cfg.Cache.Get(ctx, pkghash, dl); err != nil {
+		info, err := t.cfg.Cache.Get(ctx, pkghash, dl)
+		if err != nil {
 			if errors.Is(err, cache.ErrMiss) && !t.cfg.Cache.BinaryOnly {
 				return false, nil
 			}
 			return false, err
 		}
+		t.fetched.Store(pkghash, info.Content)
 	}
 	// The download was verified (size, sha256, content, signature); hand it
 	// over without copying when the filesystems allow.
@@ -319,21 +406,23 @@ func union(a, b []string) []string {
 	return out
 }
 
-// writeTarball writes the deterministic tarball of dir to out and syncs it.
-func writeTarball(out, dir string) error {
+// writeTarball writes the deterministic tarball of dir to out, syncs it
+// and returns its content hash.
+func writeTarball(out, dir string) (string, error) {
 	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return err
+		return "", err
 	}
-	if _, err := archive.WriteTarGz(f, dir); err != nil {
+	content, err := archive.WriteTarGz(f, dir)
+	if err != nil {
 		f.Close()
-		return err
+		return "", err
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return err
+		return "", err
 	}
-	return f.Close()
+	return content, f.Close()
 }
 
 // openStore opens the package store under the cache dir.
