@@ -5,11 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path"
 	"runtime/pprof"
 	"strings"
 
 	"github.com/hdo-build/hdo/engine"
 	"github.com/hdo-build/hdo/engine/jobserver"
+	"github.com/hdo-build/hdo/engine/pkgrule"
 	"golang.org/x/term"
 )
 
@@ -70,7 +72,7 @@ func buildCommand(ctx context.Context, e *env, name string, args []string, force
 		pprof.StartCPUProfile(f)
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
-	eng, stop, err := openEngine(e, &bf)
+	eng, stop, err := openEngine(e, &bf, targets)
 	if err != nil {
 		return err
 	}
@@ -79,12 +81,22 @@ func buildCommand(ctx context.Context, e *env, name string, args []string, force
 	if err != nil {
 		return err
 	}
+	for i, rel := range rels {
+		// A package dir stands for its package.
+		if pkgrule.IsPackageDir(eng.Root(), rel) {
+			rels[i] = path.Join(rel, pkgrule.Tarball)
+			if !bf.quiet {
+				fmt.Fprintf(e.stderr, "hdo: %s is a package directory: building %s\n", targets[i], eng.Display(e.cwd, rels[i]))
+			}
+		}
+	}
 	return eng.Build(ctx, rels, bf.force)
 }
 
-// openEngine opens the engine of the tree around e.cwd for building.
-func openEngine(e *env, bf *buildFlags) (*engine.Engine, func(), error) {
-	root, err := engine.FindRoot(e.cwd, e.getenv)
+// openEngine opens the engine of the tree around e.cwd, or around the
+// paths the command was given (see treeRoot), for building.
+func openEngine(e *env, bf *buildFlags, paths []string) (*engine.Engine, func(), error) {
+	root, err := treeRoot(e, paths)
 	if err != nil {
 		return nil, nil, err
 	}

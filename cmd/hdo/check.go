@@ -28,7 +28,7 @@ func checkVerb(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() == 0 {
 		return usagef("check needs a package directory")
 	}
-	eng, stop, err := openEngine(e, &bf)
+	eng, stop, err := openEngine(e, &bf, fs.Args())
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hdo-build/hdo/engine"
 	"github.com/hdo-build/hdo/engine/fetch"
 	"github.com/hdo-build/hdo/engine/pkgspec"
 )
@@ -25,7 +24,7 @@ func fetchVerb(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() == 0 {
 		return usagef("fetch needs a package directory")
 	}
-	root, err := engine.FindRoot(e.cwd, e.getenv)
+	root, err := treeRoot(e, fs.Args())
 	if err != nil {
 		return err
 	}

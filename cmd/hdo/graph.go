@@ -28,7 +28,7 @@ func graphVerb(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() == 0 {
 		return usagef("graph needs a target")
 	}
-	eng, err := openQuery(e)
+	eng, err := openQuery(e, fs.Args())
 	if err != nil {
 		return err
 	}

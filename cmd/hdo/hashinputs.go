@@ -28,7 +28,7 @@ func hashInputsVerb(ctx context.Context, e *env, args []string) error {
 		return usagef("hash-inputs needs one package directory")
 	}
 	bf := buildFlags{quiet: true, style: "pipe"}
-	eng, stop, err := openEngine(e, &bf)
+	eng, stop, err := openEngine(e, &bf, fs.Args())
 	if err != nil {
 		return err
 	}

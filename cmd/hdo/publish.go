@@ -40,7 +40,7 @@ func publishVerb(ctx context.Context, e *env, args []string) error {
 		}
 		key = k
 	}
-	eng, stop, err := openEngine(e, &bf)
+	eng, stop, err := openEngine(e, &bf, fs.Args())
 	if err != nil {
 		return err
 	}

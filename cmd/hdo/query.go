@@ -19,9 +19,10 @@ func init() {
 	register("install-links", verb{usage: "install-links DIR", help: "write redo, redo-ifchange, ... symlinks to hdo into DIR", run: installLinksVerb})
 }
 
-// openQuery opens the engine of the tree around e.cwd for queries.
-func openQuery(e *env) (*engine.Engine, error) {
-	root, err := engine.FindRoot(e.cwd, e.getenv)
+// openQuery opens the engine of the tree around e.cwd (or the paths, see
+// treeRoot) for queries.
+func openQuery(e *env, paths []string) (*engine.Engine, error) {
+	root, err := treeRoot(e, paths)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +37,7 @@ func oneTarget(e *env, name string, args []string) (*engine.Engine, string, erro
 	if fs.NArg() != 1 {
 		return nil, "", usagef("%s needs exactly one target", name)
 	}
-	eng, err := openQuery(e)
+	eng, err := openQuery(e, fs.Args())
 	if err != nil {
 		return nil, "", err
 	}
@@ -68,7 +69,7 @@ func listVerb(kind string) func(context.Context, *env, []string) error {
 		if err := parse(fs, args); err != nil {
 			return err
 		}
-		eng, err := openQuery(e)
+		eng, err := openQuery(e, nil)
 		if err != nil {
 			return err
 		}
@@ -118,7 +119,7 @@ func whyVerb(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() == 0 {
 		return usagef("why needs a target")
 	}
-	eng, err := openQuery(e)
+	eng, err := openQuery(e, fs.Args())
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func runVerb(ctx context.Context, e *env, args []string) error {
 // their closures, unpacked in the store, over the host's. The engine is
 // closed before the command runs.
 func runPlan(ctx context.Context, e *env, bf *buildFlags, dirs []string) (hostroot.Plan, error) {
-	eng, stop, err := openEngine(e, bf)
+	eng, stop, err := openEngine(e, bf, dirs)
 	if err != nil {
 		return hostroot.Plan{}, err
 	}

@@ -32,7 +32,7 @@ func shellVerb(ctx context.Context, e *env, args []string) error {
 		return usagef("shell needs one package directory")
 	}
 	bf.quiet = true
-	eng, stop, err := openEngine(e, &bf)
+	eng, stop, err := openEngine(e, &bf, fs.Args())
 	if err != nil {
 		return err
 	}

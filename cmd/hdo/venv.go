@@ -41,7 +41,7 @@ func venvVerb(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("venv: cannot find the hdo binary to copy as %s: %w", venv.RunPath, err)
 	}
-	eng, stop, err := openEngine(e, &bf)
+	eng, stop, err := openEngine(e, &bf, fs.Args())
 	if err != nil {
 		return err
 	}

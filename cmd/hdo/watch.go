@@ -38,7 +38,7 @@ func watchVerb(ctx context.Context, e *env, args []string) error {
 	// Each build is a fresh engine, so every per-run cache (stats, .do
 	// listings) starts afresh.
 	build := func(ctx context.Context) (*watch.Deps, error) {
-		eng, stop, err := openEngine(e, &bf)
+		eng, stop, err := openEngine(e, &bf, targets)
 		if err != nil {
 			return nil, err
 		}
