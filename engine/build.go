@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/hdo-build/hdo/engine/fingerprint"
@@ -129,9 +128,10 @@ func (e *Engine) build(ctx context.Context, n *node, r rule, rec *state.Record, 
 	return done.Ident(), nil
 }
 
-// logPath is where the stderr of target's last build is kept.
-func (e *Engine) logPath(rel string) string {
-	return filepath.Join(e.root, state.Dir, "log", filepath.FromSlash(escapeUp(rel))+".log")
+// logName is where the stderr of target's last build is kept, relative
+// to the state dir.
+func logName(rel string) string {
+	return "log/" + escapeUp(rel) + ".log"
 }
 
 // escapeUp keeps log paths of targets outside the root inside the log dir.
@@ -150,7 +150,7 @@ func escapeUp(rel string) string {
 
 // Log returns the stderr of target's last build.
 func (e *Engine) Log(rel string) ([]byte, error) {
-	b, err := os.ReadFile(e.logPath(rel))
+	b, err := e.db.Dir.ReadFile(logName(rel))
 	if errors.Is(err, os.ErrNotExist) {
 		if rec := e.record(rel); rec != nil && rec.Target {
 			return nil, nil // its last build wrote nothing

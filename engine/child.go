@@ -9,8 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-
-	"github.com/hdo-build/hdo/engine/state"
 )
 
 // Commands is every name hdo answers to as a multicall binary; inside .do
@@ -50,7 +48,10 @@ func (e *Engine) setup() error {
 			e.setupErr = errors.New("engine opened read-only")
 			return
 		}
-		if e.setupErr = e.installLinks(filepath.Join(e.root, state.Dir, "bin")); e.setupErr != nil {
+		if e.setupErr = e.db.Dir.MkdirAll("bin"); e.setupErr != nil {
+			return
+		}
+		if e.setupErr = e.installLinks(filepath.Join(e.db.Dir.Path, "bin")); e.setupErr != nil {
 			return
 		}
 		e.srv, e.setupErr = e.listen()

@@ -114,12 +114,19 @@ func FindRoot(dir string, getenv func(string) string) (string, error) {
 }
 
 // StateRoot returns the nearest ancestor of the absolute dir (dir itself
-// included) holding a .hdo directory, passing over those for which skip
-// (if not nil) returns true.
-func StateRoot(dir string, skip func(dir string) bool) (string, bool) {
+// included) holding a .hdo directory that this user may trust (see
+// state.Untrusted: never another user's .hdo, nor one in a directory
+// anyone can write to, like a planted /tmp/.hdo). skip, if not nil, hears
+// of every .hdo found, with why it is not trusted ("" if it is), and
+// returns whether to pass over it; without skip, untrusted ones are.
+func StateRoot(dir string, skip func(dir, why string) bool) (string, bool) {
 	for d := dir; ; {
-		if st, err := os.Stat(filepath.Join(d, state.Dir)); err == nil && st.IsDir() && (skip == nil || !skip(d)) {
-			return d, true
+		p := filepath.Join(d, state.Dir)
+		if _, err := os.Lstat(p); err == nil {
+			why := state.Untrusted(p)
+			if skip != nil && !skip(d, why) || skip == nil && why == "" {
+				return d, true
+			}
 		}
 		parent := filepath.Dir(d)
 		if parent == d {
@@ -144,7 +151,7 @@ func New(cfg Config) (*Engine, error) {
 		}
 		cfg.Exe = exe
 	}
-	db, err := state.Open(cfg.Root)
+	db, err := state.Open(cfg.Root, cfg.Status.Warn)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +175,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.ReadOnly {
 		return e, nil
 	}
-	if e.locks, err = newLocker(filepath.Join(cfg.Root, state.Dir, "locks")); err != nil {
+	if e.locks, err = newLocker(db.Dir); err != nil {
 		db.Close()
 		return nil, err
 	}

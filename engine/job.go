@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -55,7 +56,7 @@ func (e *Engine) newJob(ctx context.Context, n *node, r rule) (*Job, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
 		return nil, err
 	}
-	logf := &lazyLog{path: e.logPath(n.path)}
+	logf := &lazyLog{dir: e.db.Dir, name: logName(n.path), warn: e.warn}
 	j := &Job{
 		Target: n.path,
 		Out:    tempName(abs, "out"),
@@ -327,7 +328,9 @@ func (l *lineWriter) Flush() {
 // build that writes nothing removes the previous build's log.
 type lazyLog struct {
 	mu   sync.Mutex
-	path string
+	dir  *state.StateDir
+	name string // relative to dir, e.g. log/pkg/make/.pkghash.log
+	warn func(format string, args ...any)
 	f    *os.File
 	err  error
 }
@@ -336,8 +339,11 @@ func (l *lazyLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil && l.err == nil {
-		if l.err = os.MkdirAll(filepath.Dir(l.path), 0o755); l.err == nil {
-			l.f, l.err = os.Create(l.path)
+		if l.err = l.dir.MkdirAll(path.Dir(l.name)); l.err == nil {
+			l.f, l.err = l.dir.OpenFile(l.name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		}
+		if l.err != nil && l.warn != nil {
+			l.warn("cannot keep this build's log: %v", l.err)
 		}
 	}
 	if l.err != nil {
@@ -351,7 +357,7 @@ func (l *lazyLog) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.f == nil {
-		os.Remove(l.path)
+		l.dir.Remove(l.name)
 		return nil
 	}
 	return l.f.Close()

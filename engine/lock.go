@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hdo-build/hdo/engine/state"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,8 +20,8 @@ type locker struct {
 	f *os.File
 }
 
-func newLocker(path string) (*locker, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+func newLocker(dir *state.StateDir) (*locker, error) {
+	f, err := dir.OpenFile("locks", os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock file: %w", err)
 	}

@@ -117,7 +117,7 @@ func TestListingRecorded(t *testing.T) {
 
 	// Doctor the recorded listing: with the directory unchanged, the next
 	// run must believe it (proof that it does not re-read the directory).
-	db, _ := state.Open(root)
+	db, _ := state.Open(root, nil)
 	rec, _ := db.Get("sub/")
 	if rec == nil || len(rec.Listing) != 1 || rec.Listing[0].Name != "src" {
 		t.Fatalf("recorded listing of sub/ = %+v", rec)

@@ -10,7 +10,9 @@ import (
 
 // treeRoot finds the tree root for a command given paths (targets or
 // package dirs, relative to e.cwd): $HDO_ROOT; else the nearest ancestor of
-// the current directory holding .hdo/, passing over package dirs, which
+// the current directory holding a .hdo/ this user may trust (see
+// engine.StateRoot: not another user's, not in a world-writable dir),
+// passing over package dirs, which
 // are never roots (an older hdo could plant a .hdo in one); else the root
 // of the package tree the first path, or the current directory, is in
 // (the parent of its pkg/ dir); else the current directory. So a run from
@@ -24,7 +26,11 @@ func treeRoot(e *env, paths []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	skip := func(dir string) bool {
+	skip := func(dir, why string) bool {
+		if why != "" {
+			fmt.Fprintf(e.stderr, "hdo: ignoring %s: it %s\n", filepath.Join(dir, ".hdo"), why)
+			return true
+		}
 		if pkgrule.IsPackageDir(dir, ".") {
 			if _, ok := pkgrule.TreeRootOf(dir); ok {
 				fmt.Fprintf(e.stderr, "hdo: ignoring %s: a package directory is never a tree root (remove it)\n", filepath.Join(dir, ".hdo"))

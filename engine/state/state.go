@@ -85,33 +85,58 @@ func (r *Record) Ident() fingerprint.Hash {
 // DB is an open state database.
 type DB struct {
 	db   *sql.DB
-	Path string // e.g. /src/tree/.hdo/state.db
+	Path string    // e.g. /src/tree/.hdo/state.db
+	Dir  *StateDir // the state directory holding it, for logs and locks
 	mu   sync.Mutex
 }
 
 // ErrSchema reports a database written by an unknown schema version.
 var ErrSchema = errors.New("state database has an unknown schema version")
 
-// Open opens (creating if needed) the state database of the tree at root.
-func Open(root string) (*DB, error) {
-	dir := filepath.Join(root, Dir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("state: %w", err)
+// Open opens (creating if needed) the state database of the tree at root,
+// in its state directory (see OpenDir; note hears of a distrusted one
+// moved aside).
+func Open(root string, note func(format string, args ...any)) (*DB, error) {
+	dir, err := OpenDir(root, note)
+	if err != nil {
+		return nil, err
 	}
-	path := filepath.Join(dir, "state.db")
+	s, err := openDB(dir)
+	if err != nil {
+		dir.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openDB(dir *StateDir) (*DB, error) {
+	path := filepath.Join(dir.Path, "state.db")
+	// SQLite opens its files by name: they must not be symlinks.
+	for _, name := range []string{"state.db", "state.db-wal", "state.db-shm"} {
+		if fi, err := os.Lstat(filepath.Join(dir.Path, name)); err == nil && !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("state: %s is not a regular file (%v); remove it", filepath.Join(dir.Path, name), fi.Mode().Type())
+		}
+	}
 	dsn := "file:" + path + "?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=30000&_txlock=immediate&cache=private"
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("state %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1)
-	s := &DB{db: db, Path: path}
+	s := &DB{db: db, Path: path, Dir: dir}
 	// The first connection turns a new database to WAL and creates the
 	// schema. SQLite can answer a second process doing the same at that
 	// moment with "database is locked" without waiting for its busy
 	// timeout, so processes take turns here (an flock held only while
 	// the connection opens).
-	if err := flock.With(filepath.Join(dir, "state.lock"), s.init); err != nil {
+	lf, err := dir.OpenFile("state.lock", os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	err = flock.WithFile(lf, s.init)
+	lf.Close()
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state %s: %w", path, err)
 	}
@@ -164,8 +189,14 @@ func (s *DB) init() error {
 	return nil
 }
 
-// Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
+// Close closes the database and its state directory.
+func (s *DB) Close() error {
+	err := s.db.Close()
+	if s.Dir != nil {
+		s.Dir.Close()
+	}
+	return err
+}
 
 const columns = `path, target, rule, rec`
 

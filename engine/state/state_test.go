@@ -14,7 +14,7 @@ import (
 
 func TestRoundTrip(t *testing.T) {
 	root := t.TempDir()
-	db, err := Open(root)
+	db, err := Open(root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 	db.Close()
 
-	db, err = Open(root)
+	db, err = Open(root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestWAL(t *testing.T) {
 	root := t.TempDir()
-	db, err := Open(root)
+	db, err := Open(root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,13 +75,13 @@ func TestWAL(t *testing.T) {
 
 func TestSchemaMismatch(t *testing.T) {
 	root := t.TempDir()
-	db, err := Open(root)
+	db, err := Open(root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	db.db.Exec(`UPDATE meta SET value = '99' WHERE key = 'schema'`)
 	db.Close()
-	_, err = Open(root)
+	_, err = Open(root, nil)
 	if err == nil || !strings.Contains(err.Error(), "got 99, want 1") || !strings.Contains(err.Error(), "remove") {
 		t.Errorf("Open of a schema-99 database: %v; want an error saying what to do", err)
 	}
@@ -120,7 +120,7 @@ func TestPutObserved(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db, err := Open(t.TempDir())
+			db, err := Open(t.TempDir(), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -150,7 +150,7 @@ func TestPutObserved(t *testing.T) {
 // process (this test binary again), 8 at once, over 40 fresh trees.
 func TestOpenConcurrentFresh(t *testing.T) {
 	if root := os.Getenv("HDO_STATE_TEST_OPEN"); root != "" {
-		db, err := Open(root)
+		db, err := Open(root, nil)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

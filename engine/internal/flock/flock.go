@@ -30,6 +30,22 @@ func Lock(path string) (func(), error) {
 	return func() { f.Close() }, nil
 }
 
+// WithFile runs fn while holding an exclusive flock on the open file f.
+func WithFile(f *os.File, fn func() error) error {
+	var err error
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("lock %s: %w", f.Name(), err)
+	}
+	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return fn()
+}
+
 // With runs fn while holding the lock on path (see Lock).
 func With(path string, fn func() error) error {
 	release, err := Lock(path)
