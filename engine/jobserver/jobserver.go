@@ -53,10 +53,17 @@ type Pool struct {
 }
 
 // New creates a jobserver allowing n concurrent jobs (n >= 1), of the given
+// MaxJobs bounds -j: the n-1 tokens are written into a pipe whose buffer
+// (64 KiB on Linux) must hold them all, or the write would block forever.
+const MaxJobs = 4096
+
 // style. The caller's own process holds the implicit token.
 func New(n int, style Style) (*Pool, error) {
 	if n < 1 {
 		n = 1
+	}
+	if n > MaxJobs {
+		return nil, fmt.Errorf("jobserver: -j %d is more than the %d jobs hdo runs at once (the tokens must fit in a pipe); use -j %d or fewer", n, MaxJobs, MaxJobs)
 	}
 	p := &Pool{n: n, style: style}
 	switch style {

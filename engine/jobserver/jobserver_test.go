@@ -123,3 +123,22 @@ func TestFromMakeflags(t *testing.T) {
 		c.Release(tok)
 	}
 }
+
+// A -j too large for the pipe is an error, at once, not a hang.
+func TestNewTooMany(t *testing.T) {
+	for _, style := range []Style{Pipe, Fifo} {
+		p, err := New(65538, style)
+		if err == nil {
+			p.Close()
+			t.Fatalf("New(65538, %s) succeeded", style)
+		}
+		if !strings.Contains(err.Error(), "-j 65538 is more than the 4096") {
+			t.Errorf("New(65538, %s): %v", style, err)
+		}
+	}
+	p, err := New(MaxJobs, Pipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+}
