@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // An escape attempt: a probe command and the results it may get. The
@@ -37,6 +39,21 @@ func TestEscapes(t *testing.T) {
 	}
 	defer ln.Close()
 	self := strconv.Itoa(os.Getpid())
+	// A secret in hdo's session keyring (often the user's session
+	// keyring, shared by all their processes) must not reach a build.
+	keyName := fmt.Sprintf("hdo-sandbox-escape-%d", os.Getpid())
+	keyring := []attempt{{[]string{"keysearch", keyName}, []string{"ENOKEY"}}}
+	if keyID, err := unix.AddKey("user", keyName, []byte("secret"), unix.KEY_SPEC_SESSION_KEYRING); err != nil {
+		// Run as another user by TestUnprivileged, the session keyring
+		// is root's: nothing to put a secret in.
+		t.Logf("no key in the session keyring (%v): the keyring attempt only checks a build has a keyring of its own", err)
+		keyring = []attempt{{[]string{"keysearch", keyName}, []string{"ENOKEY", "EACCES"}}}
+	} else {
+		defer unix.KeyctlInt(unix.KEYCTL_UNLINK, keyID, unix.KEY_SPEC_SESSION_KEYRING, 0, 0)
+		if _, err := unix.KeyctlSearch(unix.KEY_SPEC_SESSION_KEYRING, "user", keyName, 0); err != nil {
+			t.Fatalf("the test's own key is not found: %v", err)
+		}
+	}
 	denied := []string{"EACCES", "EPERM", "EROFS", "ENOENT"}
 
 	groups := []struct {
@@ -90,6 +107,24 @@ func TestEscapes(t *testing.T) {
 			{[]string{"packetsock"}, []string{"EPERM"}},
 			{[]string{"nested", "netifs"}, []string{"netifs: lo"}},
 		}},
+		{"root-only /proc files", []attempt{
+			// Masked with /dev/null (empty) for root; unreadable anyway
+			// for a normal user; absent in some kernels.
+			{[]string{"readsize", "/proc/kpageflags"}, []string{"0", "EACCES", "ENOENT"}},
+			{[]string{"readsize", "/proc/kpagecount"}, []string{"0", "EACCES", "ENOENT"}},
+			{[]string{"readsize", "/proc/slabinfo"}, []string{"0", "EACCES", "ENOENT"}},
+			{[]string{"readsize", "/proc/pagetypeinfo"}, []string{"0", "EACCES", "ENOENT"}},
+			{[]string{"readsize", "/proc/vmallocinfo"}, []string{"0", "EACCES", "ENOENT"}},
+			{[]string{"readsize", "/proc/timer_list"}, []string{"0", "EACCES", "ENOENT"}},
+			{[]string{"readsize", "/proc/keys"}, []string{"0", "ENOENT"}},
+			{[]string{"ls", "/proc/acpi"}, []string{"", "ENOENT"}},
+			{[]string{"nested", "umount", "/proc/kpageflags", "+", "readsize", "/proc/kpageflags"}, []string{
+				"umount /proc/kpageflags: EINVAL; readsize /proc/kpageflags: 0",
+				"umount /proc/kpageflags: EINVAL; readsize /proc/kpageflags: EACCES",
+				"umount /proc/kpageflags: ENOENT; readsize /proc/kpageflags: ENOENT",
+			}},
+		}},
+		{"session keyring", keyring},
 		{"devices", []attempt{
 			{[]string{"mknod", "/tmp/null"}, []string{"EPERM"}},
 			{[]string{"mknod", "/dev/null2"}, []string{"EPERM", "EROFS"}},

@@ -114,6 +114,11 @@ func initMain() int {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fail(fmt.Errorf("set no_new_privs: %w", err))
 	}
+	// A fresh anonymous session keyring for the build (on this thread,
+	// which forks it): the one hdo inherited may hold the user's keys.
+	if _, _, errno := unix.Syscall(unix.SYS_KEYCTL, unix.KEYCTL_JOIN_SESSION_KEYRING, 0, 0); errno != 0 {
+		return fail(fmt.Errorf("join a new session keyring: %w", errno))
+	}
 
 	fds := []uintptr{0, 1, 2}
 	for _, fd := range files[fileExtra:] {

@@ -82,8 +82,36 @@ func prepareRoot(hostNetwork bool) error {
 // root-owned files, capabilities or not: they are made read-only.
 var procReadOnly = []string{"sys", "sysrq-trigger", "irq", "bus", "fs"}
 
-// protectProc makes procReadOnly read-only in the proc mounted at dir.
+// procMasked are /proc files that tell about the whole host's memory,
+// kernel objects and timers, readable by root: a build of root's would
+// read them, so they are covered with /dev/null, as container runtimes do.
+var procMasked = []string{"kcore", "keys", "key-users", "kpagecount", "kpageflags", "kpagecgroup", "slabinfo", "pagetypeinfo", "vmallocinfo", "timer_list", "sched_debug", "latency_stats", "sysvipc/shm"}
+
+// procMaskedDirs are /proc dirs about host hardware, covered with an empty
+// read-only tmpfs.
+var procMaskedDirs = []string{"acpi", "scsi", "asound"}
+
+// protectProc makes procReadOnly read-only in the proc mounted at dir and
+// masks procMasked and procMaskedDirs.
 func protectProc(dir string) error {
+	for _, name := range procMasked {
+		p := dir + "/" + name
+		if fi, err := os.Lstat(p); err != nil || !fi.Mode().IsRegular() {
+			continue // not in this kernel
+		}
+		if err := mount(oldRoot+"/dev/null", p, "", unix.MS_BIND, ""); err != nil {
+			return err
+		}
+	}
+	for _, name := range procMaskedDirs {
+		p := dir + "/" + name
+		if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
+			continue
+		}
+		if err := mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0"); err != nil {
+			return err
+		}
+	}
 	for _, name := range procReadOnly {
 		p := dir + "/" + name
 		if _, err := os.Lstat(p); err != nil {
@@ -231,8 +259,11 @@ func mountSpecials(cfg *initConfig) error {
 	if cfg.TmpSize > 0 {
 		tmpOpts += ",size=" + strconv.FormatInt(cfg.TmpSize, 10)
 	}
-	if err := mount("tmpfs", newRoot+"/tmp", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, tmpOpts); err != nil {
-		return err
+	// /dev/shm is memory too: bounded like /tmp.
+	for _, d := range []string{"/tmp", "/dev/shm"} {
+		if err := mount("tmpfs", newRoot+d, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, tmpOpts); err != nil {
+			return err
+		}
 	}
 	for _, b := range []struct{ host, at string }{{cfg.Work, buildHome}, {cfg.DestDir, "/destdir"}} {
 		if b.host == "" {
@@ -246,7 +277,8 @@ func mountSpecials(cfg *initConfig) error {
 }
 
 // mountDev mounts a minimal /dev: a read-only tmpfs holding the host's
-// harmless device nodes, the usual symlinks, /dev/shm and /dev/pts.
+// harmless device nodes, the usual symlinks, /dev/pts and the mount point
+// of /dev/shm (mounted with /tmp's size by mountSpecials).
 func mountDev(dev string) error {
 	if err := mount("tmpfs", dev, "tmpfs", unix.MS_NOSUID|unix.MS_NOEXEC, "mode=0755,size=64k"); err != nil {
 		return err
@@ -276,9 +308,6 @@ func mountDev(dev string) error {
 		if err := unix.Mkdir(dev+"/"+d, 0o755); err != nil {
 			return fmt.Errorf("mkdir /dev/%s: %w", d, err)
 		}
-	}
-	if err := mount("tmpfs", dev+"/shm", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"); err != nil {
-		return err
 	}
 	if err := mount("devpts", dev+"/pts", "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620"); err != nil {
 		return err

@@ -366,8 +366,8 @@ func TestStdin(t *testing.T) {
 func TestTmpSize(t *testing.T) {
 	f := newFixture(t, AssembleAuto)
 	f.cfg.TmpSize = 1 << 20
-	got := f.mustRun(t, "write", "/tmp/small", "500000", "+", "write", "/tmp/big", "2000000")
-	want := "write /tmp/small 500000: ok\nwrite /tmp/big 2000000: ENOSPC\n"
+	got := f.mustRun(t, "write", "/tmp/small", "500000", "+", "write", "/tmp/big", "2000000", "+", "write", "/dev/shm/small", "500000", "+", "write", "/dev/shm/big", "2000000")
+	want := "write /tmp/small 500000: ok\nwrite /tmp/big 2000000: ENOSPC\nwrite /dev/shm/small 500000: ok\nwrite /dev/shm/big 2000000: ENOSPC\n"
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("diff (-want +got):\n%s", diff)
 	}
