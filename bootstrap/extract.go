@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/hdo-build/hdo/engine/archive"
 )
 
 // root writes files into a seed root directory under construction. It never
@@ -236,6 +238,9 @@ func (r *root) extractTar(tr *tar.Reader) error {
 		rel, err := cleanEntry(h.Name)
 		if err != nil {
 			return err
+		}
+		if archive.IsSparse(h) {
+			return fmt.Errorf("entry %q: sparse files are not allowed", h.Name)
 		}
 		mode := keepMode(h.Mode)
 		switch h.Typeflag {

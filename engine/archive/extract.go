@@ -237,6 +237,11 @@ func (u *unpacker) entry(hdr *tar.Header, tr *tar.Reader) error {
 	bad := func(format string, args ...any) error {
 		return &EntryError{Entry: hdr.Name, Reason: fmt.Sprintf(format, args...)}
 	}
+	if IsSparse(hdr) {
+		// A few hundred bytes of archive could stand for terabytes of
+		// zeros; hdo never writes sparse entries.
+		return bad("sparse files are not allowed in packages")
+	}
 	switch hdr.Typeflag {
 	case tar.TypeXGlobalHeader:
 		return nil // PAX defaults for later entries; nothing hdo keeps
@@ -492,4 +497,18 @@ func prepareDest(dest string) error {
 		return fmt.Errorf("archive: extract into %s: the directory is not empty; extract into a new or empty directory", dest)
 	}
 	return nil
+}
+
+// IsSparse reports whether hdr is a sparse file in any of the GNU forms
+// (old GNU 'S' entries, PAX GNU.sparse.* records).
+func IsSparse(hdr *tar.Header) bool {
+	if hdr.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }

@@ -2,9 +2,11 @@ package archive
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -322,4 +324,76 @@ func paxTar(key, value string) []byte {
 	out = append(out, rawHeader("a", '0', 1)...)
 	out = append(out, padBlock([]byte("x"))...)
 	return append(out, make([]byte, 1024)...)
+}
+
+// sparseTar is a hand-made PAX (GNU sparse 1.0) archive of one file that
+// claims realsize bytes, almost all of them a hole: archive/tar reads
+// such files but cannot write them.
+func sparseTar(realsize int64) []byte {
+	var out []byte
+	header := func(name string, typ byte, size int) {
+		h := make([]byte, 512)
+		copy(h, name)
+		copy(h[100:], "0000644\x00")
+		copy(h[108:], "0000000\x00")
+		copy(h[116:], "0000000\x00")
+		copy(h[124:], fmt.Sprintf("%011o\x00", size))
+		copy(h[136:], "00000000000\x00")
+		h[156] = typ
+		copy(h[257:], "ustar\x0000")
+		copy(h[148:], "        ")
+		sum := 0
+		for _, c := range h {
+			sum += int(c)
+		}
+		copy(h[148:], fmt.Sprintf("%06o\x00 ", sum))
+		out = append(out, h...)
+	}
+	pad := func(b []byte) {
+		out = append(out, b...)
+		if r := len(b) % 512; r != 0 {
+			out = append(out, make([]byte, 512-r)...)
+		}
+	}
+	rec := func(k, v string) string {
+		line := " " + k + "=" + v + "\n"
+		n := len(line)
+		for len(fmt.Sprint(n+len(fmt.Sprint(n)))) != len(fmt.Sprint(n)) {
+			n++
+		}
+		return fmt.Sprintf("%d%s", n+len(fmt.Sprint(n)), line)
+	}
+	pax := rec("GNU.sparse.major", "1") + rec("GNU.sparse.minor", "0") + rec("GNU.sparse.name", "big") + rec("GNU.sparse.realsize", fmt.Sprint(realsize))
+	header("PaxHeaders/big", 'x', len(pax))
+	pad([]byte(pax))
+	sparseMap := fmt.Sprintf("1\n%d\n1\n", realsize-1)
+	mapBlock := make([]byte, 512)
+	copy(mapBlock, sparseMap)
+	header("GNUSparseFile.0/big", '0', 512+1)
+	out = append(out, mapBlock...)
+	pad([]byte("x"))
+	return append(out, make([]byte, 1024)...)
+}
+
+// A sparse entry is refused before anything is written: 2 KiB of
+// archive must not become an 8 GiB file.
+func TestExtractSparse(t *testing.T) {
+	raw := sparseTar(8 << 30)
+	tr := tar.NewReader(bytes.NewReader(raw))
+	hdr, err := tr.Next()
+	if err != nil {
+		t.Fatalf("the crafted archive does not read: %v", err)
+	}
+	if hdr.Size != 8<<30 {
+		t.Fatalf("the crafted archive's file has size %d, want %d", hdr.Size, int64(8<<30))
+	}
+	dir := t.TempDir()
+	_, err = ExtractTar(context.Background(), bytes.NewReader(raw), dir, Limits{})
+	var ee *EntryError
+	if !errors.As(err, &ee) || !strings.Contains(err.Error(), "sparse files are not allowed in packages") {
+		t.Fatalf("ExtractTar of a sparse file: %v", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("left %d entries behind", len(ents))
+	}
 }
