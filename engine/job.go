@@ -174,6 +174,18 @@ func (j *Job) endWait(ctx context.Context) error {
 	return nil
 }
 
+// DepHash returns the hex identity (the blake3 of its bytes, for a file)
+// with which the job recorded its dependency on the root-relative path,
+// or "" if it has none.
+func (j *Job) DepHash(path string) string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if i, ok := j.depIdx[path]; ok && j.deps[i].Kind == state.IfChange {
+		return j.deps[i].Hash.String()
+	}
+	return ""
+}
+
 // addDep records a dependency; a path recorded twice keeps its first kind
 // unless the new one is IfChange.
 func (j *Job) addDep(d state.Dep) {

@@ -67,7 +67,7 @@ func runPlan(ctx context.Context, e *env, bf *buildFlags, dirs []string) (hostro
 	manifests := map[string]store.Manifest{}
 	trees := make([]hostroot.Tree, len(pkgs))
 	for i, p := range pkgs {
-		dir, err := st.Ensure(ctx, p.PkgHash, p.Tarball)
+		dir, err := st.Ensure(ctx, p.PkgHash, p.Tarball, "")
 		if err != nil {
 			return hostroot.Plan{}, fmt.Errorf("%s: %w", p.Name, err)
 		}

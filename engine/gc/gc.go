@@ -392,7 +392,10 @@ func sweepStore(opts Options, n *needs, names map[string]gcroots.StoreEntry, rep
 	}
 	hashes := map[string]bool{}
 	for _, e := range ents {
-		h := strings.TrimSuffix(strings.TrimSuffix(e.Name(), ".manifest"), ".content")
+		h := e.Name()
+		for _, suffix := range []string{".manifest", ".content", ".tarballs"} {
+			h = strings.TrimSuffix(h, suffix)
+		}
 		if isHex64(h) {
 			hashes[h] = true
 		}
@@ -406,7 +409,7 @@ func sweepStore(opts Options, n *needs, names map[string]gcroots.StoreEntry, rep
 		if e, ok := names[h]; ok {
 			what += " (" + e.Name + " of " + e.Tree + ")"
 		}
-		size := diskSize(filepath.Join(dir, h)) + diskSize(filepath.Join(dir, h+".manifest")) + diskSize(filepath.Join(dir, h+".content"))
+		size := diskSize(filepath.Join(dir, h)) + diskSize(filepath.Join(dir, h+".manifest")) + diskSize(filepath.Join(dir, h+".content")) + diskSize(filepath.Join(dir, h+".tarballs"))
 		rep.Items = append(rep.Items, Item{Kind: Store, Path: filepath.Join(dir, h), What: what, Bytes: size})
 		removed = append(removed, h)
 		if opts.DryRun {

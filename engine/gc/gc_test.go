@@ -67,7 +67,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	for _, c := range "abe" {
-		if _, err := st.Ensure(context.Background(), h(byte(c)), tgz); err != nil {
+		if _, err := st.Ensure(context.Background(), h(byte(c)), tgz, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -133,7 +133,7 @@ func TestCollect(t *testing.T) {
 	if diff := cmp.Diff(want, items(rep)); diff != "" {
 		t.Errorf("gc (-want +got):\n%s", diff)
 	}
-	wantLeft := []string{"sources/1…", "store/a…", "store/a….manifest", "store/b…", "store/b….manifest", "downloads/c….tar.gz"}
+	wantLeft := []string{"sources/1…", "store/a…", "store/a….manifest", "store/a….tarballs", "store/b…", "store/b….manifest", "store/b….tarballs", "downloads/c….tar.gz"}
 	sort.Strings(wantLeft)
 	if diff := cmp.Diff(wantLeft, w.left(t)); diff != "" {
 		t.Errorf("left (-want +got):\n%s", diff)

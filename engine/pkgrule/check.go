@@ -46,7 +46,7 @@ func Rebuild(ctx context.Context, cfg Config, dir, out string, log io.Writer, ma
 	if err != nil {
 		return err
 	}
-	ws, err := t.prepare(ctx, cfg.Root, p, pkghash, buildDirs, buildHashes)
+	ws, err := t.prepare(ctx, cfg.Root, p, pkghash, buildDirs, buildHashes, nil, log)
 	if err != nil {
 		return err
 	}

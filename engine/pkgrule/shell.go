@@ -39,7 +39,7 @@ func Shell(ctx context.Context, cfg Config, dir string, stdin io.Reader, stdout,
 		return "", err
 	}
 	t := &tarball{cfg: cfg}
-	ws, err := t.prepare(ctx, cfg.Root, p, pkghash, buildDirs, buildHashes)
+	ws, err := t.prepare(ctx, cfg.Root, p, pkghash, buildDirs, buildHashes, nil, io.Discard)
 	if err != nil {
 		return "", err
 	}

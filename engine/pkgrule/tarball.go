@@ -170,7 +170,7 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 		return err
 	}
 	j.Phase("fetch")
-	ws, err := t.prepare(ctx, j.Root(), p, pkghash, buildDirs, buildHashes)
+	ws, err := t.prepare(ctx, j.Root(), p, pkghash, buildDirs, buildHashes, j.DepHash, j.Log)
 	if err != nil {
 		return err
 	}

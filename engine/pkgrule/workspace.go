@@ -37,7 +37,10 @@ type workspace struct {
 // prepare assembles everything a build of p needs: its build closure
 // unpacked in the store (and checked for conflicts), its sources fetched
 // and verified, and a fresh workspace holding them.
-func (t *tarball) prepare(ctx context.Context, root string, p *pkgspec.Package, pkghash string, buildDirs, buildHashes []string) (*workspace, error) {
+//
+// fileHash gives the recorded hash of a root-relative tarball ("": the
+// store hashes it), and log hears of a store entry replaced.
+func (t *tarball) prepare(ctx context.Context, root string, p *pkgspec.Package, pkghash string, buildDirs, buildHashes []string, fileHash func(rel string) string, log io.Writer) (*workspace, error) {
 	st, err := t.openStore()
 	if err != nil {
 		return nil, err
@@ -45,9 +48,17 @@ func (t *tarball) prepare(ctx context.Context, root string, p *pkgspec.Package, 
 	var layers []sandbox.Layer
 	manifests := map[string]store.Manifest{}
 	for i, d := range buildDirs {
-		dir, err := st.Ensure(ctx, buildHashes[i], filepath.Join(root, filepath.FromSlash(path.Join(d, Tarball))))
+		tgz := path.Join(d, Tarball)
+		h := ""
+		if fileHash != nil {
+			h = fileHash(tgz)
+		}
+		dir, replaced, err := st.EnsureReplaced(ctx, buildHashes[i], filepath.Join(root, filepath.FromSlash(tgz)), h)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", d, err)
+		}
+		if replaced {
+			fmt.Fprintf(log, "%s: the store held other content for package %s; replaced it with %s's\n", d, buildHashes[i], tgz)
 		}
 		m, err := st.Manifest(buildHashes[i])
 		if err != nil {

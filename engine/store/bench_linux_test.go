@@ -88,7 +88,7 @@ func BenchmarkEnsure(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.Ensure(context.Background(), hashA, tarball); err != nil {
+		if _, err := s.Ensure(context.Background(), hashA, tarball, ""); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()

@@ -14,6 +14,7 @@ import (
 	"github.com/google/renameio/v2"
 
 	"github.com/hdo-build/hdo/engine/archive"
+	"github.com/hdo-build/hdo/engine/fingerprint"
 )
 
 // StaleAge is how old a temporary entry must be before Open removes it:
@@ -93,33 +94,132 @@ func (s *Store) has(pkghash string) (bool, error) {
 // with the same directory. A tarball that archive.Extract refuses is an
 // error naming it, and leaves nothing in the store.
 //
-// The store trusts its key: a tarball with different content under a hash
-// already present is not read. Compare Manifest(pkghash).ContentHash where
-// that matters.
-func (s *Store) Ensure(ctx context.Context, pkghash, tarballPath string) (string, error) {
+// The store does not trust its key: an entry serves a tarball only once
+// the tarball is known to hold the entry's content. fileHash identifies
+// the tarball file's bytes (its hex blake3 as hdo's state records it; ""
+// makes Ensure hash the file); the store keeps the file hashes it has
+// checked against each entry (<pkghash>.tarballs), so a known tarball
+// costs nothing, and an unknown one is checked once by its content hash.
+// An entry whose content differs from the tarball's (a store poisoned
+// through a hand-made tarball, or a build that is not reproducible) is
+// replaced by the tarball's content; replaced reports that.
+func (s *Store) Ensure(ctx context.Context, pkghash, tarballPath, fileHash string) (string, error) {
+	dir, _, err := s.EnsureReplaced(ctx, pkghash, tarballPath, fileHash)
+	return dir, err
+}
+
+// EnsureReplaced is Ensure, also reporting whether an entry with other
+// content was replaced.
+func (s *Store) EnsureReplaced(ctx context.Context, pkghash, tarballPath, fileHash string) (dir string, replaced bool, err error) {
 	if err := checkHash(pkghash); err != nil {
-		return "", err
+		return "", false, err
+	}
+	if fileHash == "" {
+		st, err := fingerprint.Of(tarballPath)
+		if err != nil {
+			return "", false, fmt.Errorf("store: %w", err)
+		}
+		h, err := fingerprint.HashFile(tarballPath, st)
+		if err != nil {
+			return "", false, fmt.Errorf("store: %w", err)
+		}
+		fileHash = h.String()
 	}
 	ok, err := s.has(pkghash)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if ok {
-		return s.Path(pkghash), nil
+		if s.knownTarball(pkghash, fileHash) {
+			return s.Path(pkghash), false, nil
+		}
+		m, err := s.Manifest(pkghash)
+		if err != nil {
+			return "", false, err
+		}
+		content, err := archive.ContentHashFile(tarballPath)
+		if err != nil {
+			return "", false, fmt.Errorf("store: %w", err)
+		}
+		if content == m.ContentHash {
+			s.addTarball(pkghash, fileHash)
+			return s.Path(pkghash), false, nil
+		}
+		// Another package's bytes under this key: set them aside (a
+		// running build may still use them; CleanTemp removes them
+		// later) and extract this tarball.
+		if err := s.setAside(pkghash); err != nil {
+			return "", false, err
+		}
+		dir, err := s.install(ctx, pkghash, tarballPath, fileHash)
+		return dir, true, err
 	}
 	if _, err := os.Lstat(s.Path(pkghash)); err == nil {
 		// A tree without its manifest was damaged by hand: start over.
 		if err := s.Remove(pkghash); err != nil {
-			return "", err
+			return "", false, err
 		}
 	}
-	return s.install(ctx, pkghash, tarballPath)
+	dir, err = s.install(ctx, pkghash, tarballPath, fileHash)
+	return dir, false, err
+}
+
+// tarballsPath lists the tarball file hashes checked against an entry.
+func (s *Store) tarballsPath(pkghash string) string {
+	return filepath.Join(s.Dir, pkghash+".tarballs")
+}
+
+func (s *Store) knownTarball(pkghash, fileHash string) bool {
+	b, err := os.ReadFile(s.tarballsPath(pkghash))
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if l == fileHash {
+			return true
+		}
+	}
+	return false
+}
+
+// addTarball records a tarball file hash as holding the entry's content.
+func (s *Store) addTarball(pkghash, fileHash string) error {
+	if checkHash(fileHash) != nil {
+		return nil
+	}
+	b, _ := os.ReadFile(s.tarballsPath(pkghash))
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(b) == 0 {
+		lines = nil
+	}
+	const keep = 16 // enough for the builds of one package that differ
+	if len(lines) >= keep {
+		lines = lines[len(lines)-keep+1:]
+	}
+	lines = append(lines, fileHash)
+	return renameio.WriteFile(s.tarballsPath(pkghash), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+}
+
+// setAside moves an entry out of the way for a new one: the tree to a
+// temporary name that CleanTemp removes once no build can be using it,
+// the manifest and the tarball list removed.
+func (s *Store) setAside(pkghash string) error {
+	trash := filepath.Join(s.Dir, fmt.Sprintf(".tmp-%s-stale%d", pkghash, rand.Uint64()))
+	if err := os.Rename(s.Path(pkghash), trash); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("store: set aside %s: %w", pkghash, err)
+	}
+	for _, p := range []string{s.manifestPath(pkghash), s.tarballsPath(pkghash), s.contentNotePath(pkghash)} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("store: set aside %s: %w", pkghash, err)
+		}
+	}
+	return nil
 }
 
 // install extracts tarballPath into a temporary directory, writes its
 // manifest and renames it into place. If another process won the race,
 // its tree is kept and ours removed.
-func (s *Store) install(ctx context.Context, pkghash, tarballPath string) (string, error) {
+func (s *Store) install(ctx context.Context, pkghash, tarballPath, fileHash string) (string, error) {
 	f, err := os.Open(tarballPath)
 	if err != nil {
 		return "", fmt.Errorf("store: %w", err)
@@ -152,6 +252,7 @@ func (s *Store) install(ctx context.Context, pkghash, tarballPath string) (strin
 	if err := syncFS(tmp); err != nil {
 		return "", fmt.Errorf("store: sync %s: %w", tmp, err)
 	}
+	s.addTarball(pkghash, fileHash)
 	dir := s.Path(pkghash)
 	if err := os.Rename(tmp, dir); err != nil {
 		if ok, _ := s.has(pkghash); ok {
@@ -244,8 +345,10 @@ func (s *Store) Remove(pkghash string) error {
 	if err := os.Remove(s.manifestPath(pkghash)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("store: remove %s: %w", pkghash, err)
 	}
-	if err := os.Remove(s.contentNotePath(pkghash)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("store: remove %s: %w", pkghash, err)
+	for _, p := range []string{s.contentNotePath(pkghash), s.tarballsPath(pkghash)} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("store: remove %s: %w", pkghash, err)
+		}
 	}
 	if err == nil {
 		if err := removeTree(trash); err != nil {

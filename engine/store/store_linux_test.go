@@ -122,7 +122,7 @@ func tree(t testing.TB, dir string) map[string]string {
 func TestEnsure(t *testing.T) {
 	s := openStore(t)
 	tarball := writeTarball(t, makeFiles)
-	dir, err := s.Ensure(context.Background(), hashA, tarball)
+	dir, err := s.Ensure(context.Background(), hashA, tarball, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,15 +145,17 @@ func TestEnsure(t *testing.T) {
 	if diff := cmp.Diff(want, tree(t, dir)); diff != "" {
 		t.Errorf("tree (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{hashA, hashA + ".manifest"}, dirNames(t, s)); diff != "" {
+	if diff := cmp.Diff([]string{hashA, hashA + ".manifest", hashA + ".tarballs"}, dirNames(t, s)); diff != "" {
 		t.Errorf("store directory (-want +got):\n%s", diff)
 	}
 
-	// A second Ensure does not read the tarball.
+	// A second Ensure with a tarball hash the store checked does not
+	// read the tarball.
+	fileHash := strings.TrimSpace(dirFile(t, s, hashA+".tarballs"))
 	if err := os.Remove(tarball); err != nil {
 		t.Fatal(err)
 	}
-	again, err := s.Ensure(context.Background(), hashA, tarball)
+	again, err := s.Ensure(context.Background(), hashA, tarball, fileHash)
 	if err != nil || again != dir {
 		t.Errorf("second Ensure = %q, %v; want %q", again, err, dir)
 	}
@@ -170,7 +172,7 @@ func TestEnsureConcurrent(t *testing.T) {
 	dirs := make([]string, 8)
 	errs := make([]error, 8)
 	for i := range dirs {
-		wg.Go(func() { dirs[i], errs[i] = s.Ensure(context.Background(), hashA, tarball) })
+		wg.Go(func() { dirs[i], errs[i] = s.Ensure(context.Background(), hashA, tarball, "") })
 	}
 	wg.Wait()
 	for i := range dirs {
@@ -178,7 +180,7 @@ func TestEnsureConcurrent(t *testing.T) {
 			t.Errorf("Ensure %d = %q, %v; want %q", i, dirs[i], errs[i], s.Path(hashA))
 		}
 	}
-	if diff := cmp.Diff([]string{hashA, hashA + ".manifest"}, dirNames(t, s)); diff != "" {
+	if diff := cmp.Diff([]string{hashA, hashA + ".manifest", hashA + ".tarballs"}, dirNames(t, s)); diff != "" {
 		t.Errorf("store directory (-want +got):\n%s", diff)
 	}
 }
@@ -189,16 +191,16 @@ func TestEnsureConcurrent(t *testing.T) {
 func TestInstallLoses(t *testing.T) {
 	s := openStore(t)
 	tarball := writeTarball(t, makeFiles)
-	dir, err := s.Ensure(context.Background(), hashA, tarball)
+	dir, err := s.Ensure(context.Background(), hashA, tarball, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	before := tree(t, dir)
-	got, err := s.install(context.Background(), hashA, tarball)
+	got, err := s.install(context.Background(), hashA, tarball, "")
 	if err != nil || got != dir {
 		t.Fatalf("install = %q, %v; want %q", got, err, dir)
 	}
-	if diff := cmp.Diff([]string{hashA, hashA + ".manifest"}, dirNames(t, s)); diff != "" {
+	if diff := cmp.Diff([]string{hashA, hashA + ".manifest", hashA + ".tarballs"}, dirNames(t, s)); diff != "" {
 		t.Errorf("store directory (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(before, tree(t, dir)); diff != "" {
@@ -261,7 +263,7 @@ func TestEnsureRefuses(t *testing.T) {
 			if ctx == nil {
 				ctx = context.Background()
 			}
-			dir, err := s.Ensure(ctx, tc.hash, tc.tarball)
+			dir, err := s.Ensure(ctx, tc.hash, tc.tarball, "")
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Ensure = %q, %v; want an error containing %q", dir, err, tc.want)
 			}
@@ -274,7 +276,7 @@ func TestEnsureRefuses(t *testing.T) {
 		})
 	}
 	t.Run("cancel is context.Canceled", func(t *testing.T) {
-		_, err := openStore(t).Ensure(cancelled, hashA, good)
+		_, err := openStore(t).Ensure(cancelled, hashA, good, "")
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("err = %v, want context.Canceled", err)
 		}
@@ -284,7 +286,7 @@ func TestEnsureRefuses(t *testing.T) {
 func TestManifest(t *testing.T) {
 	s := openStore(t)
 	tarball := writeTarball(t, makeFiles)
-	if _, err := s.Ensure(context.Background(), hashA, tarball); err != nil {
+	if _, err := s.Ensure(context.Background(), hashA, tarball, ""); err != nil {
 		t.Fatal(err)
 	}
 	content, err := archive.ContentHashFile(tarball)
@@ -320,7 +322,7 @@ f 0644 3 %s "usr/share/doc/x"
 
 	// Determinism: another store, another extraction, the same bytes.
 	s2 := openStore(t)
-	if _, err := s2.Ensure(context.Background(), hashA, writeTarball(t, makeFiles)); err != nil {
+	if _, err := s2.Ensure(context.Background(), hashA, writeTarball(t, makeFiles), ""); err != nil {
 		t.Fatal(err)
 	}
 	data2, err := os.ReadFile(s2.manifestPath(hashA))
@@ -340,14 +342,14 @@ func TestRemove(t *testing.T) {
 	s := openStore(t)
 	tarball := writeTarball(t, makeFiles)
 	for _, h := range []string{hashA, hashB} {
-		if _, err := s.Ensure(context.Background(), h, tarball); err != nil {
+		if _, err := s.Ensure(context.Background(), h, tarball, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := s.Remove(hashA); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{hashB, hashB + ".manifest"}, dirNames(t, s)); diff != "" {
+	if diff := cmp.Diff([]string{hashB, hashB + ".manifest", hashB + ".tarballs"}, dirNames(t, s)); diff != "" {
 		t.Errorf("store directory after Remove (-want +got):\n%s", diff)
 	}
 	if err := s.Remove(hashA); err != nil {
@@ -365,7 +367,7 @@ func TestRemove(t *testing.T) {
 	if list, _ := s.List(); len(list) != 0 {
 		t.Errorf("List = %q, want a tree without manifest left out", list)
 	}
-	if _, err := s.Ensure(context.Background(), hashB, tarball); err != nil {
+	if _, err := s.Ensure(context.Background(), hashB, tarball, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Manifest(hashB); err != nil {
@@ -435,7 +437,7 @@ func TestKnownContent(t *testing.T) {
 	}
 	// An extracted package's manifest says its content.
 	tarball := writeTarball(t, makeFiles)
-	if _, err := s.Ensure(context.Background(), hashB, tarball); err != nil {
+	if _, err := s.Ensure(context.Background(), hashB, tarball, ""); err != nil {
 		t.Fatal(err)
 	}
 	m, err := s.Manifest(hashB)
@@ -451,5 +453,51 @@ func TestKnownContent(t *testing.T) {
 	}
 	if _, ok := s.KnownContent(hashA); ok {
 		t.Errorf("KnownContent after Remove still knows the package")
+	}
+}
+
+func dirFile(t *testing.T, s *Store, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.Dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// The store does not trust its key: a tarball with other content under a
+// pkghash the store holds (a hand-made tarball for another tree's
+// package, say) gets its own content, never the entry's, and a later
+// Ensure with the first tarball gets that one's back.
+func TestEnsureNotTrustingKey(t *testing.T) {
+	s := openStore(t)
+	good := writeTarball(t, makeFiles)
+	if _, err := s.Ensure(context.Background(), hashA, good, ""); err != nil {
+		t.Fatal(err)
+	}
+	evil := writeTarball(t, map[string]string{"usr/bin/make": "#!/bin/sh\necho pwned\n"})
+	dir, replaced, err := s.EnsureReplaced(context.Background(), hashA, evil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !replaced {
+		t.Errorf("EnsureReplaced with other content: replaced = false")
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "usr/bin/make")); string(b) != "#!/bin/sh\necho pwned\n" {
+		t.Errorf("the entry serving the second tarball holds %q", b)
+	}
+	dir, replaced, err = s.EnsureReplaced(context.Background(), hashA, good, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "usr/bin/make")); !replaced || string(b) != "#!/bin/sh\necho make\n" {
+		t.Errorf("back to the first tarball: replaced %v, make = %q", replaced, b)
+	}
+	// The same tarball again is known: nothing replaced.
+	if _, replaced, err = s.EnsureReplaced(context.Background(), hashA, good, ""); err != nil || replaced {
+		t.Errorf("the same tarball again: replaced %v, %v", replaced, err)
+	}
+	if list, _ := s.List(); !cmp.Equal(list, []string{hashA}) {
+		t.Errorf("List = %q", list)
 	}
 }

@@ -38,7 +38,7 @@ func TestStoreAsUser(t *testing.T) {
 		var wg sync.WaitGroup
 		errs := make([]error, 8)
 		for i := range errs {
-			wg.Go(func() { _, errs[i] = s.Ensure(context.Background(), hashA, tarball) })
+			wg.Go(func() { _, errs[i] = s.Ensure(context.Background(), hashA, tarball, "") })
 		}
 		wg.Wait()
 		for i, err := range errs {
@@ -46,10 +46,10 @@ func TestStoreAsUser(t *testing.T) {
 				t.Errorf("Ensure %d: %v", i, err)
 			}
 		}
-		if _, err := s.install(context.Background(), hashA, tarball); err != nil {
+		if _, err := s.install(context.Background(), hashA, tarball, ""); err != nil {
 			t.Errorf("losing install: %v", err)
 		}
-		if diff := cmp.Diff([]string{hashA, hashA + ".manifest"}, dirNames(t, s)); diff != "" {
+		if diff := cmp.Diff([]string{hashA, hashA + ".manifest", hashA + ".tarballs"}, dirNames(t, s)); diff != "" {
 			t.Errorf("store directory (-want +got):\n%s", diff)
 		}
 		m, err := s.Manifest(hashA)
@@ -68,14 +68,14 @@ func TestStoreAsUser(t *testing.T) {
 				t.Errorf("%s: mode %v in the store, %v in the tarball", e.Path, got, e.Mode)
 			}
 		}
-		if _, err := s.Ensure(context.Background(), hashB, hostileTarball(t)); err == nil {
+		if _, err := s.Ensure(context.Background(), hashB, hostileTarball(t), ""); err == nil {
 			t.Errorf("Ensure accepted a hostile tarball")
 		}
 		if err := s.Remove(hashA); err != nil {
 			t.Error(err)
 		}
 		// A crashed extraction of a read-only tree is cleaned up too.
-		if _, err := s.Ensure(context.Background(), hashB, tarball); err != nil {
+		if _, err := s.Ensure(context.Background(), hashB, tarball, ""); err != nil {
 			t.Fatal(err)
 		}
 		stale := filepath.Join(s.Dir, ".tmp-"+hashB+"-1")
@@ -87,7 +87,7 @@ func TestStoreAsUser(t *testing.T) {
 		if err := s.CleanTemp(StaleAge); err != nil {
 			t.Error(err)
 		}
-		if diff := cmp.Diff([]string{hashB + ".manifest"}, dirNames(t, s)); diff != "" {
+		if diff := cmp.Diff([]string{hashB + ".manifest", hashB + ".tarballs"}, dirNames(t, s)); diff != "" {
 			t.Errorf("store directory (-want +got):\n%s", diff)
 		}
 		removeTree(s.Dir)
