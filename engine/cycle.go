@@ -11,7 +11,11 @@ type ErrCycle struct {
 }
 
 func (e *ErrCycle) Error() string {
-	return "dependency cycle: " + strings.Join(e.Path, " -> ")
+	quoted := make([]string, len(e.Path))
+	for i, p := range e.Path {
+		quoted[i] = Quote(p)
+	}
+	return "dependency cycle: " + strings.Join(quoted, " -> ")
 }
 
 // waitGraph records which node's evaluation is waiting for which other

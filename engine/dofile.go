@@ -56,7 +56,7 @@ func (e *Engine) runDo(ctx context.Context, j *Job, r rule) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	e.srv.jobs.Store(j.id, j)
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("%s: %w", r.Do, err)
+		return fmt.Errorf("%s: %w", Quote(r.Do), err)
 	}
 	waitErr := waitCancel(ctx, cmd)
 	if lw, ok := j.Log.(*lineWriter); ok {
@@ -65,9 +65,9 @@ func (e *Engine) runDo(ctx context.Context, j *Job, r rule) error {
 	if waitErr != nil {
 		var ee *exec.ExitError
 		if errors.As(waitErr, &ee) {
-			return fmt.Errorf("%s failed (%s); see hdo log %s", r.Do, ee.ProcessState, j.Target)
+			return fmt.Errorf("%s failed (%s); see hdo log %s", Quote(r.Do), ee.ProcessState, Quote(j.Target))
 		}
-		return fmt.Errorf("%s: %w", r.Do, waitErr)
+		return fmt.Errorf("%s: %w", Quote(r.Do), waitErr)
 	}
 
 	after, err := fingerprint.Of(target)
@@ -75,7 +75,7 @@ func (e *Engine) runDo(ctx context.Context, j *Job, r rule) error {
 		return err
 	}
 	if after != before {
-		return fmt.Errorf("%s modified its target %s directly; write to $3 or to stdout instead", r.Do, j.Target)
+		return fmt.Errorf("%s modified its target %s directly; write to $3 or to stdout instead", Quote(r.Do), Quote(j.Target))
 	}
 	st, err := stdout.Stat()
 	if err != nil {
@@ -85,7 +85,7 @@ func (e *Engine) runDo(ctx context.Context, j *Job, r rule) error {
 	has3 := err3 == nil
 	switch {
 	case has3 && st.Size() > 0:
-		return fmt.Errorf("%s wrote to stdout and created $3; write the output one way only", r.Do)
+		return fmt.Errorf("%s wrote to stdout and created $3; write the output one way only", Quote(r.Do))
 	case has3:
 		return install(out3, target)
 	case st.Size() > 0:

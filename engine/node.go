@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hdo-build/hdo/engine/fingerprint"
 	"github.com/hdo-build/hdo/engine/jobserver"
@@ -37,11 +40,26 @@ func (e *Engine) node(path string) *node {
 	return n
 }
 
+// Quote returns a target name as messages show it: as it is, unless it
+// holds a control character or is not valid UTF-8 (a newline in a name
+// would break a one-line error in two), then Go-quoted.
+func Quote(name string) string {
+	if !utf8.ValidString(name) {
+		return strconv.Quote(name)
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) && r != ' ' {
+			return strconv.Quote(name)
+		}
+	}
+	return name
+}
+
 // ErrNoRule reports a file that does not exist and that no rule builds.
 type ErrNoRule struct{ Path string }
 
 func (e *ErrNoRule) Error() string {
-	return fmt.Sprintf("%s does not exist and no .do file or built-in rule builds it", e.Path)
+	return fmt.Sprintf("%s does not exist and no .do file or built-in rule builds it", Quote(e.Path))
 }
 
 // ErrFailed reports a target that could not be brought up to date. Its
@@ -51,7 +69,7 @@ type ErrFailed struct {
 	Err  error
 }
 
-func (e *ErrFailed) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *ErrFailed) Error() string { return Quote(e.Path) + ": " + e.Err.Error() }
 func (e *ErrFailed) Unwrap() error { return e.Err }
 
 // reported wraps an error that was already shown to the user.
@@ -215,7 +233,7 @@ func (e *Engine) kept(rel string, fs *fileState, rec *state.Record) (bool, finge
 		return false, fingerprint.Hash{}, nil
 	}
 	if rec == nil || !rec.Target {
-		e.warnOnceFor("kept:"+rel, "%s exists and was not built by hdo; using it as a source (hdo -f %s rebuilds it)", rel, rel)
+		e.warnOnceFor("kept:"+rel, "%s exists and was not built by hdo; using it as a source (hdo -f %s rebuilds it)", Quote(rel), Quote(rel))
 		h, err := e.source(rel, fs, rec)
 		return true, h, err
 	}
@@ -233,7 +251,7 @@ func (e *Engine) kept(rel string, fs *fileState, rec *state.Record) (bool, finge
 		e.noteSource(rel, fs, h) // same bytes: refresh the stat
 		return false, fingerprint.Hash{}, nil
 	}
-	e.warnOnceFor("kept:"+rel, "%s was modified outside hdo; keeping your version (hdo -f %s rebuilds it)", rel, rel)
+	e.warnOnceFor("kept:"+rel, "%s was modified outside hdo; keeping your version (hdo -f %s rebuilds it)", Quote(rel), Quote(rel))
 	return true, h, nil
 }
 
@@ -289,6 +307,9 @@ func (e *Engine) reportRecomputed() {
 	for _, why := range whys {
 		rels := e.recomputed[why]
 		sort.Strings(rels)
+		for i, r := range rels {
+			rels[i] = Quote(r)
+		}
 		const show = 6
 		list := strings.Join(rels[:min(len(rels), show)], ", ")
 		if len(rels) > show {

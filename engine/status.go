@@ -29,7 +29,7 @@ func NewQuietStatus(w io.Writer) Status { return &plainStatus{w: w, quiet: true}
 
 func (s *plainStatus) Start(target string) {
 	if !s.quiet {
-		s.printf("hdo: build %s\n", target)
+		s.printf("hdo: build %s\n", Quote(target))
 	}
 }
 
@@ -279,7 +279,7 @@ func (t *TermStatus) Start(target string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.clear()
-	fmt.Fprintf(t.w, "hdo: build %s\n", target)
+	fmt.Fprintf(t.w, "hdo: build %s\n", Quote(target))
 	t.running[target] = &jobStatus{start: t.now()}
 	t.draw()
 }
