@@ -85,6 +85,16 @@ func publishOne(dir string, e Entry, key *SecretKey) (bool, error) {
 			return false, fmt.Errorf("%s already holds this pkghash with other content or closure (content %s, ours %s), so it is not signed; remove %s and %s to republish",
 				dir, old.Content, content, infoPath, tarPath)
 		}
+		// The tarball in dir must be what the .info says, or the
+		// signature would vouch for bytes nobody checked.
+		got, err := hashFile(tarPath)
+		if err != nil {
+			return false, fmt.Errorf("%w, so it is not signed; remove %s and %s to republish", err, infoPath, tarPath)
+		}
+		if got.SHA256 != old.SHA256 || got.Content != old.Content || got.Size != old.Size {
+			return false, fmt.Errorf("%s does not match %s (sha256 %s, content %s; the .info says %s, %s), so it is not signed; remove both to republish",
+				tarPath, infoPath, got.SHA256, got.Content, old.SHA256, old.Content)
+		}
 		key.Sign(old)
 		return true, writeInfo(infoPath, old)
 	}
@@ -117,6 +127,25 @@ func readPublished(infoPath, tarPath, pkghash string) *Info {
 		return nil
 	}
 	return in
+}
+
+// hashFile returns the sums of the gzipped tarball at path.
+func hashFile(path string) (sums, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return sums{}, err
+	}
+	defer f.Close()
+	h := newHasher()
+	if _, err := io.Copy(h, f); err != nil {
+		h.abort()
+		return sums{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	s := h.finish()
+	if s.GzipErr != nil {
+		return sums{}, fmt.Errorf("%s is not a gzipped tarball: %v", path, s.GzipErr)
+	}
+	return s, nil
 }
 
 // copyTarball copies src to dst atomically, hashing it on the way.

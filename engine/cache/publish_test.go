@@ -157,6 +157,33 @@ func TestPublishSigning(t *testing.T) {
 	}
 }
 
+// A planted entry (an .info that matches our tarball, beside a tarball of
+// the same size with other bytes) is not signed: publish reads the
+// published tarball before it signs.
+func TestPublishSigningChecksPublishedTarball(t *testing.T) {
+	entries := testEntries(t)
+	e := entries[1]
+	dir := t.TempDir()
+	if _, _, err := Publish(t.Context(), dir, []Entry{e}, nil); err != nil {
+		t.Fatal(err)
+	}
+	tarPath := filepath.Join(dir, e.PkgHash+".tar.gz")
+	good := readFile(t, tarPath)
+	evil := readFile(t, makeTarball(t, "evil", 3000))
+	evil = append(evil, make([]byte, len(good))...)[:len(good)] // same size
+	if err := os.WriteFile(tarPath, evil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := dirFiles(t, dir)
+	_, _, err := Publish(t.Context(), dir, []Entry{e}, testKey(t, "builder-1"))
+	if err == nil || !strings.Contains(err.Error(), "so it is not signed") {
+		t.Errorf("Publish over a planted tarball: %v, want an error", err)
+	}
+	if diff := cmp.Diff(before, dirFiles(t, dir)); diff != "" {
+		t.Errorf("refused Publish changed the cache (-before +after):\n%s", diff)
+	}
+}
+
 func TestPublishBadEntry(t *testing.T) {
 	good := testEntries(t)[1]
 	notGzip := filepath.Join(t.TempDir(), "x.tar.gz")
