@@ -22,6 +22,10 @@ type Options struct {
 	// ReadOnly clears every write bit once extraction is done: on files,
 	// directories and dest itself. The package store uses it.
 	ReadOnly bool
+	// Private clears the group and other write bits (and so the use of
+	// the sticky bit): a package's 1777 /tmp must not let other users
+	// write into the store or a venv.
+	Private bool
 }
 
 // Extract reads the gzipped tar stream r, which may be hostile, and
@@ -126,7 +130,7 @@ func unpack(ctx context.Context, r io.Reader, gz bool, dest string, opts Options
 		return nil, err
 	}
 	if dest != "" {
-		t, err := newTree(dest, opts.ReadOnly)
+		t, err := newTree(dest, opts)
 		if err != nil {
 			return nil, err
 		}

@@ -26,11 +26,20 @@ type linuxTree struct {
 	dest     string
 	root     int // O_RDONLY|O_DIRECTORY descriptor of dest
 	readOnly bool
+	clear    uint32 // mode bits cleared on every entry
 	dirName  string // the directory dirFD refers to, cached for the next entry
 	dirFD    int    // -1 when none
 }
 
-func newTree(dest string, readOnly bool) (tree, error) {
+func newTree(dest string, opts Options) (tree, error) {
+	readOnly := opts.ReadOnly
+	var clear uint32
+	if opts.ReadOnly {
+		clear |= 0o222
+	}
+	if opts.Private {
+		clear |= 0o022
+	}
 	if err := prepareDest(dest); err != nil {
 		return nil, err
 	}
@@ -38,7 +47,7 @@ func newTree(dest string, readOnly bool) (tree, error) {
 	if err != nil {
 		return nil, fmt.Errorf("archive: extract into %s: %w", dest, err)
 	}
-	return &linuxTree{dest: dest, root: fd, readOnly: readOnly, dirFD: -1}, nil
+	return &linuxTree{dest: dest, root: fd, readOnly: readOnly, clear: clear, dirFD: -1}, nil
 }
 
 // openBeneath opens the directory rel beneath dest without following any
@@ -209,10 +218,7 @@ func (t *linuxTree) unixMode(m fs.FileMode) uint32 {
 	if m&fs.ModeSticky != 0 {
 		u |= unix.S_ISVTX
 	}
-	if t.readOnly {
-		u &^= 0o222
-	}
-	return u
+	return u &^ t.clear
 }
 
 func setModeTimes(fd int, mode uint32) error {

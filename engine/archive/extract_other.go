@@ -7,6 +7,6 @@ import (
 	"fmt"
 )
 
-func newTree(dest string, readOnly bool) (tree, error) {
+func newTree(dest string, opts Options) (tree, error) {
 	return nil, fmt.Errorf("archive: extract into %s: %w", dest, errors.New("extraction needs Linux (openat2 or O_NOFOLLOW openat); use hdo on Linux"))
 }

@@ -53,6 +53,7 @@ func Rebuild(ctx context.Context, cfg Config, dir, out string, log io.Writer, ma
 	sc := ws.sandboxConfig(makeflags, files, cfg.Timeout)
 	sc.Stdout, sc.Stderr = log, log
 	if err := sandbox.Run(ctx, sc); err != nil {
+		sanitizeTree(ws.dir)
 		return fmt.Errorf("%s: rebuild failed: %w; its work dir is kept at %s", dir, err, ws.dir)
 	}
 	if _, err := writeTarball(out, ws.dest); err != nil {

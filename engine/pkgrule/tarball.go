@@ -179,11 +179,13 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 	cfg := ws.sandboxConfig(makeflags, files, t.cfg.Timeout)
 	cfg.Stdout, cfg.Stderr = j.Log, j.Log
 	if err := sandbox.Run(ctx, cfg); err != nil {
+		sanitizeTree(ws.dir)
 		return fmt.Errorf("build failed: %w; its work dir is kept at %s (hdo shell %s opens the same sandbox)", err, ws.dir, dir)
 	}
 	j.Phase("pack")
 	content, err := writeTarball(j.Out, ws.dest)
 	if err != nil {
+		sanitizeTree(ws.dir)
 		return fmt.Errorf("%s: %w (work dir kept at %s)", dir, err, ws.dir)
 	}
 	t.noteContent(j, pkghash, content)

@@ -229,6 +229,30 @@ func copyTree(src, dst string) error {
 	})
 }
 
+// sanitizeTree makes a failed build's work dir, kept for its author, safe
+// to leave on the host: no setuid or setgid file (a root build made it as
+// the host's root) and nothing writable by other users.
+func sanitizeTree(dir string) {
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.Type()&fs.ModeSymlink != 0 {
+			return nil
+		}
+		info, err := os.Lstat(p)
+		if err != nil {
+			return nil
+		}
+		m := info.Mode()
+		clean := m &^ (fs.ModeSetuid | fs.ModeSetgid | 0o022)
+		if m.IsDir() {
+			clean &^= fs.ModeSticky
+		}
+		if clean != m {
+			os.Chmod(p, clean&(fs.ModePerm|fs.ModeSticky))
+		}
+		return nil
+	})
+}
+
 // removeTree removes a work dir, including read-only parts a build left.
 func removeTree(dir string) error {
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {

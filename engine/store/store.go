@@ -236,12 +236,13 @@ func (s *Store) install(ctx context.Context, pkghash, tarballPath, fileHash stri
 		}
 	}()
 	// Entries keep the modes their tarballs give (builds see packages as
-	// they are, and copy them with those modes); the sandbox mounts them
-	// read-only.
+	// they are, and copy them with those modes) except the group and
+	// other write bits, so no other user can write into the store; the
+	// sandbox mounts them read-only.
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return "", fmt.Errorf("store: %w", err)
 	}
-	l, err := archive.ExtractListing(ctx, f, tmp, archive.Options{})
+	l, err := archive.ExtractListing(ctx, f, tmp, archive.Options{Private: true})
 	if err != nil {
 		return "", fmt.Errorf("store: unpack %s: %w", tarballPath, err)
 	}

@@ -501,3 +501,36 @@ func TestEnsureNotTrustingKey(t *testing.T) {
 		t.Errorf("List = %q", list)
 	}
 }
+
+// No entry is writable by other users, whatever its tarball says: a
+// package's 1777 tmp dir (stage0 has one) or a 0666 file must not let
+// another user write into this user's (or root's) store.
+func TestEnsurePrivate(t *testing.T) {
+	src := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(src, "tmp"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Join(src, "tmp"), fs.ModeSticky|0o777)
+	os.Chmod(filepath.Join(src, "f"), 0o666)
+	tgz := filepath.Join(t.TempDir(), "p.tar.gz")
+	if _, err := archive.WriteTarGzFile(tgz, src); err != nil {
+		t.Fatal(err)
+	}
+	s := openStore(t)
+	dir, err := s.Ensure(context.Background(), hashA, tgz, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]fs.FileMode{"tmp": fs.ModeDir | fs.ModeSticky | 0o755, "f": 0o644} {
+		fi, err := os.Lstat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode() & (fs.ModeType | fs.ModePerm | fs.ModeSticky); got != want {
+			t.Errorf("%s: mode %v in the store, want %v", name, got, want)
+		}
+	}
+}

@@ -206,7 +206,7 @@ func extract(ctx context.Context, tarball, dest string) (*archive.Listing, error
 		return nil, err
 	}
 	defer f.Close()
-	return archive.ExtractListing(ctx, f, dest, archive.Options{})
+	return archive.ExtractListing(ctx, f, dest, archive.Options{Private: true})
 }
 
 // installExe puts exe at dst, as a hard link when the filesystem allows
