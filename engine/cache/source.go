@@ -10,9 +10,10 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/hdo-build/hdo/engine/internal/regfile"
 )
 
 // source is one cache base URL.
@@ -125,7 +126,7 @@ func (c *Client) fetch(ctx context.Context, src *source, name string, consume co
 
 func fetchFile(ctx context.Context, src *source, name string, consume consumer) error {
 	p := filepath.Join(src.dir, name)
-	f, err := os.Open(p)
+	f, err := regfile.Open(p) // a FIFO would block the open
 	if errors.Is(err, fs.ErrNotExist) {
 		return &fetchError{kind: kindMiss, url: p, err: fs.ErrNotExist}
 	}

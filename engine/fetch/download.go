@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hdo-build/hdo/engine/internal/regfile"
 	"github.com/hdo-build/hdo/engine/meter"
 )
 
@@ -287,7 +288,9 @@ func (w *watchReader) Read(p []byte) (int, error) {
 
 // getFile copies a local file into part and verifies it.
 func (f *Fetcher) getFile(ctx context.Context, name string, src Source, part *partFile, prog *progress) error {
-	r, err := os.Open(name)
+	// Only a regular file: a FIFO would block the open, /dev/zero never
+	// ends.
+	r, err := regfile.Open(name)
 	if err != nil {
 		var perr *os.PathError
 		if errors.As(err, &perr) {

@@ -40,6 +40,7 @@ import (
 	"github.com/hdo-build/hdo/bootstrap"
 	"github.com/hdo-build/hdo/engine"
 	"github.com/hdo-build/hdo/engine/gcroots"
+	"github.com/hdo-build/hdo/engine/internal/regfile"
 	"github.com/hdo-build/hdo/engine/store"
 	"github.com/hdo-build/hdo/engine/venv"
 )
@@ -251,7 +252,7 @@ func (n *needs) addPackage(root, dir string) {
 			n.downloads[h] = true
 		}
 	}
-	if data, err := os.ReadFile(filepath.Join(abs, "sha256sums")); err == nil {
+	if data, err := regfile.ReadFile(filepath.Join(abs, "sha256sums"), maxPackageFile); err == nil {
 		// Lenient on purpose: a sum on a line the package parser would
 		// refuse is still kept.
 		sc := bufio.NewScanner(bytes.NewReader(data))
@@ -261,7 +262,7 @@ func (n *needs) addPackage(root, dir string) {
 			}
 		}
 	}
-	if data, err := os.ReadFile(filepath.Join(abs, "seed.lock")); err == nil {
+	if data, err := regfile.ReadFile(filepath.Join(abs, "seed.lock"), maxPackageFile); err == nil {
 		lock, err := bootstrap.ParseLock(path.Join(dir, "seed.lock"), data)
 		if err != nil {
 			n.logf("%s: %v (its seed cache entry and .debs are not kept)", what, err)
@@ -327,7 +328,7 @@ func (n *needs) addKeptPackage(dir string) error {
 		return err
 	}
 	n.addPackage(root, filepath.ToSlash(rel))
-	data, _ := os.ReadFile(filepath.Join(dir, ".closure"))
+	data, _ := regfile.ReadFile(filepath.Join(dir, ".closure"), maxPackageFile)
 	for _, line := range strings.Fields(string(data)) {
 		if d, ok := strings.CutSuffix(strings.TrimPrefix(line, "./"), "/.pkg.tar.gz"); ok {
 			n.addPackage(root, d)
@@ -337,8 +338,21 @@ func (n *needs) addKeptPackage(dir string) error {
 }
 
 // readHash returns the pkghash in file, or "" if it holds none.
+// StalePart is how long a partial source download may sit untouched
+// before gc removes it even for a needed source.
+const StalePart = time.Hour
+
+func stalePart(e fs.DirEntry) bool {
+	info, err := e.Info()
+	return err == nil && time.Since(info.ModTime()) > StalePart
+}
+
+// maxPackageFile bounds the package files gc reads (pkgspec.MaxFileSize):
+// a tree's sha256sums may be a FIFO or a link to /dev/zero.
+const maxPackageFile = 4 << 20
+
 func readHash(file string) string {
-	data, err := os.ReadFile(file)
+	data, err := regfile.ReadFile(file, 256)
 	if err != nil {
 		return ""
 	}
@@ -431,7 +445,13 @@ func sweepSources(opts Options, n *needs, rep *Report) error {
 	}
 	for _, e := range ents {
 		sum := strings.TrimPrefix(e.Name(), ".part-")
-		if !isHex64(sum) || n.sources[sum] {
+		if !isHex64(sum) {
+			continue
+		}
+		// A partial download of a needed source is kept for resuming,
+		// unless no download has touched it for StalePart: a source that
+		// never ends (file:///dev/zero) left gigabytes there.
+		if n.sources[sum] && (sum == e.Name() || !stalePart(e)) {
 			continue
 		}
 		what := sum

@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -228,5 +230,50 @@ func TestCollectVenv(t *testing.T) {
 	}
 	if len(rep.Dropped) != 1 || len(rep.Items) != 1 || rep.Items[0].What != h('e')+" (pkg/z of "+v+")" {
 		t.Errorf("after removing the venv: dropped %q, items %q", rep.Dropped, items(rep))
+	}
+}
+
+// A partial download of a needed source is kept while it may be resumed,
+// and removed once no download has touched it for StalePart; a tree whose
+// sha256sums is a FIFO or a link to /dev/zero neither hangs gc nor fills
+// its memory.
+func TestCollectStalePartAndHostileSums(t *testing.T) {
+	w := newWorld(t)
+	part := filepath.Join(w.cache, "sources", ".part-"+h('1'))
+	write(t, part, "partial")
+	write(t, filepath.Join(w.tree, "pkg/f/build"), "")
+	if err := syscall.Mkfifo(filepath.Join(w.tree, "pkg/f/sha256sums"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(w.tree, "pkg/z/build"), "")
+	if err := os.Symlink("/dev/zero", filepath.Join(w.tree, "pkg/z/sha256sums")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := Collect(context.Background(), Options{CacheDir: w.cache})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("gc hangs on a FIFO or /dev/zero sha256sums")
+	}
+	if _, err := os.Stat(part); err != nil {
+		t.Errorf("a fresh partial download of a needed source was removed: %v", err)
+	}
+	old := time.Now().Add(-2 * StalePart)
+	os.Chtimes(part, old, old)
+	if _, err := Collect(context.Background(), Options{CacheDir: w.cache}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(part); err == nil {
+		t.Errorf("a stale partial download was kept")
+	}
+	if _, err := os.Stat(filepath.Join(w.cache, "sources", h('1'))); err != nil {
+		t.Errorf("the needed source itself was removed: %v", err)
 	}
 }
