@@ -313,6 +313,7 @@ func (c *Client) getFrom(ctx context.Context, src *source, pkghash, dest string,
 		wantSize atomic.Int64 // from the .info once parsed; 0 before
 		got      sums
 		tarDone  = make(chan error, 1)
+		known    = make(chan struct{}) // closed once wantSize is set
 	)
 	go func() {
 		tarDone <- c.fetch(ctx, src, pkghash+".tar.gz", func(r io.Reader, length int64) error {
@@ -322,7 +323,7 @@ func (c *Client) getFrom(ctx context.Context, src *source, pkghash, dest string,
 			if err := pf.Truncate(0); err != nil {
 				return err
 			}
-			sink := &tarSink{name: pkghash + ".tar.gz", f: pf, h: newHasher(), limit: &wantSize, prog: prog, ctx: ctx}
+			sink := &tarSink{name: pkghash + ".tar.gz", f: pf, h: newHasher(), limit: &wantSize, known: known, prog: prog, ctx: ctx}
 			buf := make([]byte, 256<<10)
 			if _, err := io.CopyBuffer(sink, r, buf); err != nil {
 				sink.h.abort()
@@ -373,6 +374,7 @@ func (c *Client) getFrom(ctx context.Context, src *source, pkghash, dest string,
 		return nil, err
 	}
 	wantSize.Store(info.Size)
+	close(known)
 
 	if err := <-tarDone; err != nil {
 		var fe *fetchError
@@ -405,11 +407,24 @@ type tarSink struct {
 	h     *hasher
 	n     int64
 	limit *atomic.Int64
+	known <-chan struct{} // closed once limit is set
 	prog  *progress
 	ctx   context.Context // its meter counts the bytes (see engine/meter)
 }
 
+// PreInfoBytes is how much of a tarball is downloaded before its .info
+// has said how large it is: the tarball and the .info are fetched at once,
+// but a cache that trickles the .info cannot stream gigabytes meanwhile.
+const PreInfoBytes = 8 << 20
+
 func (s *tarSink) Write(p []byte) (int, error) {
+	if s.limit.Load() == 0 && s.n+int64(len(p)) > PreInfoBytes {
+		select {
+		case <-s.known:
+		case <-s.ctx.Done():
+			return 0, s.ctx.Err()
+		}
+	}
 	s.n += int64(len(p))
 	if l := s.limit.Load(); l > 0 && s.n > l {
 		return 0, badEntry("%s: larger than the %d bytes its .info gives", s.name, l)

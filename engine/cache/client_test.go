@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -762,5 +763,43 @@ func TestConcurrentGetsShareOneDownload(t *testing.T) {
 	defer mu.Unlock()
 	if tarballs != 1 {
 		t.Errorf("the tarball was requested %d times, want 1", tarballs)
+	}
+}
+
+// A cache that trickles the .info while it streams a huge tarball cannot
+// make hdo download more than PreInfoBytes (plus what the sockets buffer)
+// before the .info says how large the tarball is.
+func TestGetBoundedBeforeInfo(t *testing.T) {
+	dir := t.TempDir()
+	e := Entry{Name: "zlib", PkgHash: testHash("zlib"), Tarball: makeTarball(t, "zlib", 100)}
+	if _, _, err := Publish(t.Context(), dir, []Entry{e}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var sent atomic.Int64
+	srv := serve(t, dir, func(w http.ResponseWriter, r *http.Request) bool {
+		switch {
+		case strings.HasSuffix(r.URL.Path, ".info"):
+			time.Sleep(2 * time.Second) // the huge tarball streams meanwhile
+			return false
+		case strings.HasSuffix(r.URL.Path, ".tar.gz"):
+			buf := make([]byte, 1<<20)
+			for i := 0; i < 2048; i++ { // 2 GiB
+				n, err := w.Write(buf)
+				sent.Add(int64(n))
+				if err != nil {
+					return true
+				}
+			}
+			return true
+		}
+		return false
+	})
+	c, _ := testClient(srv.URL)
+	_, err := c.Get(t.Context(), e.PkgHash, filepath.Join(t.TempDir(), "x"))
+	if err == nil {
+		t.Fatal("Get of a 2 GiB tarball under a 100-byte .info succeeded")
+	}
+	if got := sent.Load(); got > PreInfoBytes+32<<20 {
+		t.Errorf("the cache got %d bytes out before the .info came, want at most about %d", got, PreInfoBytes)
 	}
 }
