@@ -63,7 +63,7 @@ func newInit(interactive, network bool) (*initProc, error) {
 	}
 	if err := cmd.Start(); err != nil {
 		unix.Close(fds[0])
-		return nil, err
+		return nil, diagnoseUserNS(procSys, os.Geteuid(), err)
 	}
 	return &initProc{cmd: cmd, sock: fds[0]}, nil
 }
