@@ -2,6 +2,7 @@ package archive
 
 import (
 	"archive/tar"
+	"context"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -31,6 +32,14 @@ const permMask = fs.ModePerm | fs.ModeSticky
 // group names and their permission bits; hard links are stored as separate
 // regular files. Device nodes, fifos and sockets are an error naming the file.
 func WriteTarGz(w io.Writer, dir string) (string, error) {
+	return WriteTarGzLimited(context.Background(), w, dir, Limits{})
+}
+
+// WriteTarGzLimited is WriteTarGz within limits: a tree that Extract
+// would refuse under lim (too many entries, a file or the whole stream too
+// large, names too long or deep) is an error before anything is written,
+// and ctx ending stops the copy.
+func WriteTarGzLimited(ctx context.Context, w io.Writer, dir string, lim Limits) (string, error) {
 	zw, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
 	if err != nil {
 		return "", err
@@ -38,7 +47,7 @@ func WriteTarGz(w io.Writer, dir string) (string, error) {
 	// The zero header (no name, mtime 0, OS unknown) is what keeps the gzip
 	// framing deterministic.
 	h := blake3.New()
-	if err := WriteTar(io.MultiWriter(zw, h), dir); err != nil {
+	if err := writeTar(ctx, io.MultiWriter(zw, h), dir, lim.orDefault()); err != nil {
 		return "", err
 	}
 	if err := zw.Close(); err != nil {
@@ -71,6 +80,10 @@ func WriteTarGzFile(path, dir string) (string, error) {
 // WriteTar writes the tree under dir to w as a deterministic, uncompressed
 // tar stream.
 func WriteTar(w io.Writer, dir string) error {
+	return writeTar(context.Background(), w, dir, DefaultLimits())
+}
+
+func writeTar(ctx context.Context, w io.Writer, dir string, lim Limits) error {
 	type entry struct {
 		rel  string
 		info fs.FileInfo
@@ -98,6 +111,27 @@ func WriteTar(w io.Writer, dir string) error {
 		return fmt.Errorf("archive %s: %w", dir, err)
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].rel < entries[j].rel })
+	// What Extract would refuse is refused here, before packing: a build
+	// could make a 10 GiB sparse file in no time.
+	if len(entries) > lim.MaxEntries {
+		return fmt.Errorf("archive %s: %d entries, more than the %d a package may have", dir, len(entries), lim.MaxEntries)
+	}
+	var total int64
+	for _, e := range entries {
+		total += 1024 // a header, and a PAX header at most
+		if e.info.Mode().IsRegular() {
+			if e.info.Size() > lim.MaxFileSize {
+				return fmt.Errorf("archive %s: %s is %d bytes, more than the %d a file in a package may have", dir, e.rel, e.info.Size(), lim.MaxFileSize)
+			}
+			total += (e.info.Size() + 511) &^ 511
+		}
+		if _, reason := cleanName(e.rel, lim); reason != "" {
+			return fmt.Errorf("archive %s: %s: %s", dir, e.rel, reason)
+		}
+	}
+	if total > lim.MaxTotalBytes {
+		return fmt.Errorf("archive %s: %d bytes of files, more than the %d a package may have", dir, total, lim.MaxTotalBytes)
+	}
 
 	tw := tar.NewWriter(w)
 	for _, e := range entries {
@@ -132,13 +166,29 @@ func WriteTar(w io.Writer, dir string) error {
 		if err := tw.WriteHeader(hdr); err != nil {
 			return fmt.Errorf("archive %s: %s: %w", dir, e.rel, err)
 		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("archive %s: %w", dir, err)
+		}
 		if hdr.Typeflag == tar.TypeReg {
-			if err := copyFile(tw, full, hdr.Size); err != nil {
+			if err := copyFile(ctxWriter{ctx, tw}, full, hdr.Size); err != nil {
 				return fmt.Errorf("archive %s: %s: %w", dir, e.rel, err)
 			}
 		}
 	}
 	return tw.Close()
+}
+
+// ctxWriter stops a copy once ctx is done.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
 
 func copyFile(w io.Writer, path string, size int64) error {

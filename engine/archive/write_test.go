@@ -3,9 +3,13 @@ package archive
 import (
 	"archive/tar"
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,5 +98,42 @@ func TestWriteTarGzEntries(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("entries (-want +got):\n%s", diff)
+	}
+}
+
+// Packing refuses at once what the store would refuse to unpack: a sparse
+// 9 GiB file made in no time took 48 s to pack before the store said no.
+// A canceled context stops packing.
+func TestWriteTarGzLimited(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(big, 9<<30); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err := WriteTarGzLimited(context.Background(), io.Discard, dir, Limits{})
+	if err == nil || !strings.Contains(err.Error(), "big is 9663676416 bytes, more than the 8589934592 a file in a package may have") {
+		t.Errorf("packing a 9 GiB file: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("refusing took %v", d)
+	}
+	os.Truncate(big, 1<<20)
+	for i := range 5 {
+		os.WriteFile(filepath.Join(dir, fmt.Sprint("f", i)), []byte("x"), 0o644)
+	}
+	if _, err := WriteTarGzLimited(context.Background(), io.Discard, dir, Limits{MaxEntries: 3}); err == nil || !strings.Contains(err.Error(), "6 entries, more than the 3") {
+		t.Errorf("packing 6 entries under a limit of 3: %v", err)
+	}
+	if _, err := WriteTarGzLimited(context.Background(), io.Discard, dir, Limits{MaxTotalBytes: 1 << 20}); err == nil || !strings.Contains(err.Error(), "more than the 1048576 a package may have") {
+		t.Errorf("packing over MaxTotalBytes: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := WriteTarGzLimited(ctx, io.Discard, dir, Limits{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("packing with a canceled context: %v", err)
 	}
 }

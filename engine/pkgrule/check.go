@@ -56,7 +56,7 @@ func Rebuild(ctx context.Context, cfg Config, dir, out string, log io.Writer, ma
 		sanitizeTree(ws.dir)
 		return fmt.Errorf("%s: rebuild failed: %w; its work dir is kept at %s", dir, err, ws.dir)
 	}
-	if _, err := writeTarball(out, ws.dest); err != nil {
+	if _, err := writeTarball(ctx, out, ws.dest); err != nil {
 		return err
 	}
 	return removeTree(ws.dir)

@@ -178,12 +178,19 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 	files, makeflags := j.Jobserver().PipeFiles(3)
 	cfg := ws.sandboxConfig(makeflags, files, t.cfg.Timeout)
 	cfg.Stdout, cfg.Stderr = j.Log, j.Log
+	// HDO_BUILD_TIMEOUT bounds building and packing together.
+	packCtx := ctx
+	if t.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		packCtx, cancel = context.WithTimeout(ctx, t.cfg.Timeout)
+		defer cancel()
+	}
 	if err := sandbox.Run(ctx, cfg); err != nil {
 		sanitizeTree(ws.dir)
 		return fmt.Errorf("build failed: %w; its work dir is kept at %s (hdo shell %s opens the same sandbox)", err, ws.dir, dir)
 	}
 	j.Phase("pack")
-	content, err := writeTarball(j.Out, ws.dest)
+	content, err := writeTarball(packCtx, j.Out, ws.dest)
 	if err != nil {
 		sanitizeTree(ws.dir)
 		return fmt.Errorf("%s: %w (work dir kept at %s)", dir, err, ws.dir)
@@ -409,13 +416,14 @@ func union(a, b []string) []string {
 }
 
 // writeTarball writes the deterministic tarball of dir to out, syncs it
-// and returns its content hash.
-func writeTarball(out, dir string) (string, error) {
+// and returns its content hash. What the store would refuse to unpack
+// (archive.DefaultLimits) is refused before packing.
+func writeTarball(ctx context.Context, out, dir string) (string, error) {
 	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return "", err
 	}
-	content, err := archive.WriteTarGz(f, dir)
+	content, err := archive.WriteTarGzLimited(ctx, f, dir, archive.Limits{})
 	if err != nil {
 		f.Close()
 		return "", err
