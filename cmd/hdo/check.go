@@ -57,8 +57,13 @@ func checkVerb(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		files, makeflags := eng.Jobserver().PipeFiles(3)
+		jobs, err := eng.Jobserver().NewPrivate()
+		if err != nil {
+			return err
+		}
+		files, makeflags := jobs.Files(3)
 		err = pkgrule.Rebuild(ctx, pcfg, dir, again, log, makeflags, files)
+		jobs.Close()
 		log.Close()
 		if err != nil {
 			return fmt.Errorf("%s: %w (log: %s)", dir, err, filepath.Join(tmp, "log"))

@@ -48,7 +48,12 @@ func shellVerb(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	files, makeflags := eng.Jobserver().PipeFiles(3)
+	jobs, err := eng.Jobserver().NewPrivate()
+	if err != nil {
+		return err
+	}
+	defer jobs.Close()
+	files, makeflags := jobs.Files(3)
 	// The terminal's signals belong to the shell now.
 	signal.Ignore(os.Interrupt, syscall.SIGQUIT, syscall.SIGTSTP)
 	defer signal.Reset(syscall.SIGQUIT, syscall.SIGTSTP)

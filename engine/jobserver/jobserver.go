@@ -52,11 +52,11 @@ type Pool struct {
 	wake         chan struct{} // signals the reader that someone waits
 }
 
-// New creates a jobserver allowing n concurrent jobs (n >= 1), of the given
 // MaxJobs bounds -j: the n-1 tokens are written into a pipe whose buffer
 // (64 KiB on Linux) must hold them all, or the write would block forever.
 const MaxJobs = 4096
 
+// New creates a jobserver allowing n concurrent jobs (n >= 1), of the given
 // style. The caller's own process holds the implicit token.
 func New(n int, style Style) (*Pool, error) {
 	if n < 1 {

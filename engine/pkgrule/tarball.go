@@ -175,7 +175,15 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 		return err
 	}
 	j.Phase("build")
-	files, makeflags := j.Jobserver().PipeFiles(3)
+	// The build gets a jobserver pipe of its own, backed by hdo's tokens:
+	// it can neither take more than hdo grants, nor keep them, nor block
+	// hdo by filling the pipe.
+	jobs, err := j.Jobserver().NewPrivate()
+	if err != nil {
+		return err
+	}
+	defer jobs.Close()
+	files, makeflags := jobs.Files(3)
 	cfg := ws.sandboxConfig(makeflags, files, t.cfg.Timeout)
 	cfg.Stdout, cfg.Stderr = j.Log, j.Log
 	// HDO_BUILD_TIMEOUT bounds building and packing together.
