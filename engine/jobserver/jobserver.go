@@ -308,15 +308,3 @@ func (p *Pool) Close() error {
 	}
 	return nil
 }
-
-// PipeFiles returns the pool as two descriptors, for a child that cannot
-// see the fifo's path (a sandboxed build): the read and write ends of the
-// pipe, or the fifo opened read-write twice over. The MAKEFLAGS words name
-// them as pipe fds first and first+1.
-func (p *Pool) PipeFiles(first int) ([]*os.File, string) {
-	j := ""
-	if p.n > 0 {
-		j = fmt.Sprintf(" -j%d", p.n)
-	}
-	return []*os.File{p.r, p.w}, fmt.Sprintf("%s --jobserver-auth=%d,%d", j, first, first+1)
-}
