@@ -1,7 +1,8 @@
 #!/bin/sh
 # test.sh: the project's test command. Installs the tools the tests use
 # (GNU make, bubblewrap for the sandbox comparison) from the host's Debian
-# packages when missing and when run as root, runs the Go test suite, and
+# packages when missing and when run as root, checks gofmt, go vet and
+# go mod tidy, runs the Go test suite, and
 # then (for the whole suite) each fuzz target for $FUZZTIME (default 5s)
 # through .ci/fuzz. Extra arguments go to go test instead, e.g.
 # ./test.sh -run TestScript ./cmd/hdo
@@ -20,6 +21,14 @@ if [ -n "$need" ]; then
 	fi
 fi
 if [ $# -eq 0 ]; then
+	# The gates every commit keeps: formatted, vetted, tidy.
+	unformatted=$(gofmt -l cmd engine internal sandbox bootstrap 2>/dev/null)
+	if [ -n "$unformatted" ]; then
+		echo "test.sh: not gofmt-ed (run gofmt -w on them):" $unformatted >&2
+		exit 1
+	fi
+	go vet ./...
+	go mod tidy -diff
 	go test ./...
 	FUZZTIME=${FUZZTIME:-5s} .ci/fuzz
 else
