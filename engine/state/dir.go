@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -226,12 +227,18 @@ func readRegular(path string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return readOpen(f, max)
+}
+
+// readOpen reads the open file f, which must be a regular file of at
+// most max bytes.
+func readOpen(f *os.File, max int64) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() || fi.Size() > max {
-		return nil, fmt.Errorf("%s: not a small regular file", path)
+		return nil, fmt.Errorf("%s: not a regular file of at most %d bytes", f.Name(), max)
 	}
 	return io.ReadAll(io.LimitReader(f, max))
 }
@@ -314,14 +321,7 @@ func (d *StateDir) ReadFile(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", f.Name())
-	}
-	return io.ReadAll(f)
+	return readOpen(f, math.MaxInt64)
 }
 
 // Remove removes the slash-separated file name, never through a symlink
@@ -352,11 +352,7 @@ func (d *StateDir) readSmall(name string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() > max {
-		return nil, errors.New("not a small regular file")
-	}
-	return io.ReadAll(io.LimitReader(f, max))
+	return readOpen(f, max)
 }
 
 func (d *StateDir) empty() (bool, error) {
