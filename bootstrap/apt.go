@@ -21,7 +21,7 @@ const DefaultListsDir = "/var/lib/apt/lists"
 
 // aptIndex is one Packages file in apt's lists directory.
 type aptIndex struct {
-	path   string // e.g. /var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages.lz4
+	path   string // e.g. /var/lib/apt/lists/HOST_debian_dists_bookworm_main_binary-amd64_Packages.lz4, HOST the mirror in the host's apt sources
 	mirror string // archive name, the last element of its URI path, e.g. debian or debian-security
 }
 
