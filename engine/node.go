@@ -237,10 +237,21 @@ func (e *Engine) kept(rel string, fs *fileState, rec *state.Record) (bool, finge
 		h, err := e.source(rel, fs, rec)
 		return true, h, err
 	}
-	if rec.Building {
-		return false, fingerprint.Hash{}, nil
+	changed, h, err := e.changedSinceBuilt(rel, fs, rec)
+	if !changed || err != nil {
+		return false, fingerprint.Hash{}, err
 	}
-	if rec.Stat == fs.stat && !fingerprint.Racy(rec.Stat, rec.Recorded) {
+	e.warnOnceFor("kept:"+rel, "%s was modified outside hdo; keeping your version (hdo -f %s rebuilds it)", Quote(rel), Quote(rel))
+	return true, h, nil
+}
+
+// changedSinceBuilt reports whether the existing file rel is not the one
+// rec (a target record) says hdo built, with its content hash. The stat
+// decides when it is unchanged and not racy; else the content does, and
+// the same bytes under a new stat refresh the record. An interrupted
+// build's leftover is no one's edit: never changed.
+func (e *Engine) changedSinceBuilt(rel string, fs *fileState, rec *state.Record) (bool, fingerprint.Hash, error) {
+	if rec.Building || (rec.Stat == fs.stat && !fingerprint.Racy(rec.Stat, rec.Recorded)) {
 		return false, fingerprint.Hash{}, nil
 	}
 	h, err := e.contentHash(rel, fs, nil)
@@ -249,9 +260,8 @@ func (e *Engine) kept(rel string, fs *fileState, rec *state.Record) (bool, finge
 	}
 	if rec.Stat.Exists && h == rec.Hash {
 		e.noteSource(rel, fs, h) // same bytes: refresh the stat
-		return false, fingerprint.Hash{}, nil
+		return false, h, nil
 	}
-	e.warnOnceFor("kept:"+rel, "%s was modified outside hdo; keeping your version (hdo -f %s rebuilds it)", Quote(rel), Quote(rel))
 	return true, h, nil
 }
 
@@ -268,18 +278,11 @@ func (e *Engine) foreign(rel string, fs *fileState, rec *state.Record) (string, 
 	if rec == nil || !rec.Target {
 		return "no build record in this tree's .hdo (a renamed or copied package dir, or a lost .hdo)", nil
 	}
-	if rec.Building || (rec.Stat == fs.stat && !fingerprint.Racy(rec.Stat, rec.Recorded)) {
-		return "", nil
+	changed, _, err := e.changedSinceBuilt(rel, fs, rec)
+	if changed {
+		return "differs from what hdo built here (changed outside hdo, or another tree's)", err
 	}
-	h, err := e.contentHash(rel, fs, nil)
-	if err != nil {
-		return "", err
-	}
-	if !rec.Stat.Exists || h != rec.Hash {
-		return "differs from what hdo built here (changed outside hdo, or another tree's)", nil
-	}
-	e.noteSource(rel, fs, h) // same bytes: refresh the stat
-	return "", nil
+	return "", err
 }
 
 // noteRecomputed remembers that a built-in rule's target was recomputed

@@ -11,13 +11,11 @@ import (
 // treeRoot finds the tree root for a command given paths (targets or
 // package dirs, relative to e.cwd): $HDO_ROOT; else the nearest ancestor of
 // the current directory holding a .hdo/ this user may trust (see
-// engine.StateRoot: not another user's, not in a world-writable dir),
-// passing over package dirs, which
-// are never roots (an older hdo could plant a .hdo in one); else the root
-// of the package tree the first path, or the current directory, is in
-// (the parent of its pkg/ dir); else the current directory. So a run from
-// inside a package dir of a fresh clone finds the tree, and never creates
-// a .hdo of its own there.
+// engine.StateRoot), passing over package dirs, which are never roots (an
+// older hdo could plant a .hdo in one); else the root of the package tree
+// the first path, or the current directory, is in (the parent of its pkg/
+// dir); else the current directory. So a run from inside a package dir of
+// a fresh clone finds the tree, and never creates a .hdo of its own there.
 func treeRoot(e *env, paths []string) (string, error) {
 	if r := e.getenv("HDO_ROOT"); r != "" {
 		return filepath.Abs(r)

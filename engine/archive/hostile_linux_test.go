@@ -332,22 +332,7 @@ func paxTar(key, value string) []byte {
 func sparseTar(realsize int64) []byte {
 	var out []byte
 	header := func(name string, typ byte, size int) {
-		h := make([]byte, 512)
-		copy(h, name)
-		copy(h[100:], "0000644\x00")
-		copy(h[108:], "0000000\x00")
-		copy(h[116:], "0000000\x00")
-		copy(h[124:], fmt.Sprintf("%011o\x00", size))
-		copy(h[136:], "00000000000\x00")
-		h[156] = typ
-		copy(h[257:], "ustar\x0000")
-		copy(h[148:], "        ")
-		sum := 0
-		for _, c := range h {
-			sum += int(c)
-		}
-		copy(h[148:], fmt.Sprintf("%06o\x00 ", sum))
-		out = append(out, h...)
+		out = append(out, rawHeader(name, typ, int64(size))...)
 	}
 	pad := func(b []byte) {
 		out = append(out, b...)

@@ -108,14 +108,6 @@ func (b *Private) closeFiles() {
 	}
 }
 
-// Held returns how many pool tokens the broker holds for the child (in
-// its hands or waiting in its pipe).
-func (b *Private) Held() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return len(b.held)
-}
-
 func (b *Private) broker() {
 	defer close(b.done)
 	t := time.NewTicker(privateTick)

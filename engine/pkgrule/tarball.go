@@ -121,7 +121,11 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 	if err != nil {
 		return err
 	}
-	if ok, err := t.adopt(j, pkghash); err != nil || ok {
+	st, err := t.openStore()
+	if err != nil {
+		return err
+	}
+	if ok, err := t.adopt(j, st, pkghash); err != nil || ok {
 		if err != nil {
 			return err
 		}
@@ -139,7 +143,7 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 	if hit {
 		content, _ := t.fetched.Load(pkghash)
 		s, _ := content.(string)
-		t.noteContent(j, pkghash, s)
+		t.noteContent(j, st, pkghash, s)
 		// A package is complete only with its run-time dependencies.
 		return j.IfChange(ctx, false, tarballs(runDirs)...)
 	}
@@ -148,7 +152,7 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 		if err := t.buildSeed(ctx, j, p); err != nil {
 			return err
 		}
-		t.noteContent(j, pkghash, "")
+		t.noteContent(j, st, pkghash, "")
 		return nil
 	}
 
@@ -203,7 +207,7 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 		sanitizeTree(ws.dir)
 		return fmt.Errorf("%s: %w (work dir kept at %s)", dir, err, ws.dir)
 	}
-	t.noteContent(j, pkghash, content)
+	t.noteContent(j, st, pkghash, content)
 	return removeTree(ws.dir)
 }
 
@@ -213,17 +217,13 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 // that hash. This is how a tree whose .hdo was lost, or a package dir that
 // was renamed, keeps its packages without rebuilding them, while a tarball
 // of any other package is never taken for this one.
-func (t *tarball) adopt(j *engine.Job, pkghash string) (bool, error) {
+func (t *tarball) adopt(j *engine.Job, st *store.Store, pkghash string) (bool, error) {
 	if j.Forced {
 		return false, nil
 	}
 	cur := j.Abs(j.Target)
 	if fi, err := os.Lstat(cur); err != nil || !fi.Mode().IsRegular() {
 		return false, nil
-	}
-	st, err := t.openStore()
-	if err != nil {
-		return false, err
 	}
 	want, ok := st.KnownContent(pkghash)
 	if !ok {
@@ -245,15 +245,12 @@ func (t *tarball) adopt(j *engine.Job, pkghash string) (bool, error) {
 // noteContent records the content hash of the package pkghash just
 // written to the job's output (computed from it when content is ""), for
 // adopt. A failure only costs a rebuild later, so it is not an error.
-func (t *tarball) noteContent(j *engine.Job, pkghash, content string) {
-	st, err := t.openStore()
-	if err != nil {
-		return
-	}
+func (t *tarball) noteContent(j *engine.Job, st *store.Store, pkghash, content string) {
 	if _, ok := st.KnownContent(pkghash); ok {
 		return
 	}
 	if content == "" {
+		var err error
 		if content, err = archive.ContentHashFile(j.Out); err != nil {
 			return
 		}
