@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/renameio/v2"
@@ -48,6 +49,43 @@ func Open(dir string) (*Store, error) {
 	// worth failing Open for.
 	s.CleanTemp(StaleAge)
 	return s, nil
+}
+
+// GiveTo makes the entry for pkghash, its files and directories, owned by
+// uid and gid, unless its top directory already is. Root's builds run as
+// another user (see sandbox.BuildOwner), who must read their closure with
+// the modes the tarballs give, as a normal user's build does (a 0640
+// file, say). The entries stay read-only to the build, mounted so, and
+// the store dir of such a store is made reachable by its owner only.
+func (s *Store) GiveTo(pkghash string, uid, gid int) error {
+	if err := checkHash(pkghash); err != nil {
+		return err
+	}
+	if err := os.Chmod(s.Dir, 0o700); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	dir := s.Path(pkghash)
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) == uid && int(st.Gid) == gid {
+		return nil
+	}
+	// The top directory last: its owner says the whole entry is done.
+	err = filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+	if err == nil {
+		err = os.Lchown(dir, uid, gid)
+	}
+	if err != nil {
+		return fmt.Errorf("store: give entry %s to its builds' user: %w", pkghash, err)
+	}
+	return nil
 }
 
 // checkHash refuses anything but 64 lowercase hex digits, so that a hash

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -532,5 +533,44 @@ func TestEnsurePrivate(t *testing.T) {
 		if got := fi.Mode() & (fs.ModeType | fs.ModePerm | fs.ModeSticky); got != want {
 			t.Errorf("%s: mode %v in the store, want %v", name, got, want)
 		}
+	}
+}
+
+// TestGiveTo checks an entry, symlinks included, is given to the builds'
+// user, once, and the store dir becomes its owner's alone.
+func TestGiveTo(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("not root: only root gives entries to another user")
+	}
+	s := openStore(t)
+	dir, err := s.Ensure(context.Background(), hashA, writeTarball(t, makeFiles), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.GiveTo(hashA, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	for _, rel := range []string{".", "usr", "usr/bin/make", "usr/lib/libz.so"} {
+		fi, err := os.Lstat(filepath.Join(dir, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); st.Uid != 65534 || st.Gid != 65534 {
+			t.Errorf("%s: owned by %d:%d, want 65534:65534", rel, st.Uid, st.Gid)
+		}
+	}
+	if fi, err := os.Stat(s.Dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("store dir: %v %v, want mode 0700", fi.Mode(), err)
+	}
+	// Done once: the top dir's owner says so.
+	os.Lchown(filepath.Join(dir, "usr/bin/make"), 0, 0)
+	if err := s.GiveTo(hashA, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Lstat(filepath.Join(dir, "usr/bin/make")); fi.Sys().(*syscall.Stat_t).Uid != 0 {
+		t.Errorf("GiveTo walked an entry already given")
+	}
+	if err := s.GiveTo("../x", 1, 1); err == nil {
+		t.Errorf("GiveTo took a bad hash")
 	}
 }
