@@ -14,13 +14,15 @@ import (
 // An init is started with a socket as its fd initSockFD and nothing else
 // of interest; it waits there for one message carrying its files: the
 // build's stdin, stdout and stderr, the read end of a pipe holding the
-// initConfig, the write end of a pipe for the report, and then
+// initConfig, the write end of a pipe for the report, the dirs of the
+// cgroups to join (initConfig.NCgroup, at most maxCgroups), and then
 // Config.ExtraFiles. Inits can so be started before they are needed.
 const (
 	initSockFD = 3
 	fileConfig = 3 // index in the files
 	fileReport = 4
-	fileExtra  = 5
+	fileExtra  = 5 // the first cgroup dir, then the extra files
+	maxCgroups = 3 // v2, v1 memory, v1 pids
 	filesMagic = "hdo-sandbox-files/1"
 
 	hostNetworkArg = "hostnet" // argv[1] of an init sharing the host's network
@@ -41,6 +43,7 @@ func newInit(interactive, network bool) (*initProc, error) {
 	}
 	theirs := os.NewFile(uintptr(fds[1]), "init socket")
 	defer theirs.Close()
+	uids, gids, _ := idMaps()
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/exe",
 		Args:       []string{initArg0},
@@ -49,8 +52,8 @@ func newInit(interactive, network bool) (*initProc, error) {
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID |
 				syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC,
-			UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}},
-			GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}},
+			UidMappings:                uids,
+			GidMappings:                gids,
 			GidMappingsEnableSetgroups: os.Geteuid() == 0,
 			Pdeathsig:                  syscall.SIGKILL, // the sandbox dies with its parent
 			Setsid:                     !interactive,

@@ -91,8 +91,11 @@ func initMain() int {
 	if err == nil {
 		err = cfg.decode(b)
 	}
-	if err == nil && cfg.NExtra != len(files)-fileExtra {
-		err = fmt.Errorf("got %d extra files, want %d", len(files)-fileExtra, cfg.NExtra)
+	if err == nil && (cfg.NCgroup < 0 || cfg.NCgroup > maxCgroups || cfg.NExtra < 0) {
+		err = fmt.Errorf("bad file counts %d and %d", cfg.NCgroup, cfg.NExtra)
+	}
+	if err == nil && cfg.NCgroup+cfg.NExtra != len(files)-fileExtra {
+		err = fmt.Errorf("got %d extra files, want %d", len(files)-fileExtra, cfg.NCgroup+cfg.NExtra)
 	}
 	if err == nil && cfg.Network != hostNetwork {
 		err = fmt.Errorf("init started for network %v, want %v", hostNetwork, cfg.Network)
@@ -120,21 +123,37 @@ func initMain() int {
 		return fail(fmt.Errorf("join a new session keyring: %w", errno))
 	}
 
+	cgroups, extra := files[fileExtra:fileExtra+cfg.NCgroup], files[fileExtra+cfg.NCgroup:]
+	if err := joinCgroups(cgroups); err != nil {
+		return fail(err)
+	}
+	for _, fd := range cgroups {
+		unix.Close(fd)
+	}
 	fds := []uintptr{0, 1, 2}
-	for _, fd := range files[fileExtra:] {
+	for _, fd := range extra {
 		fds = append(fds, uintptr(fd))
 	}
 	unix.Umask(0o022)
 	setupNs := time.Since(start).Nanoseconds()
+	sys := &syscall.SysProcAttr{
+		// A cgroup namespace rooted at the build's cgroup: a cgroup2 the
+		// build mounts shows nothing above it.
+		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWCGROUP,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: buildUID, HostID: cfg.BuildID, Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: buildGID, HostID: cfg.BuildID, Size: 1}},
+	}
+	if cfg.BuildID != 0 {
+		// The build user is not the init's user (root's builds): the
+		// build takes its ids, and no supplementary group of hdo's.
+		sys.Credential = &syscall.Credential{Uid: buildUID, Gid: buildGID, Groups: []uint32{}}
+		sys.GidMappingsEnableSetgroups = true
+	}
 	pid, err := syscall.ForkExec(path, cfg.Args, &syscall.ProcAttr{
 		Dir:   buildHome,
 		Env:   cfg.Env,
 		Files: fds,
-		Sys: &syscall.SysProcAttr{
-			Cloneflags:  syscall.CLONE_NEWUSER,
-			UidMappings: []syscall.SysProcIDMap{{ContainerID: buildUID, HostID: 0, Size: 1}},
-			GidMappings: []syscall.SysProcIDMap{{ContainerID: buildGID, HostID: 0, Size: 1}},
-		},
+		Sys:   sys,
 	})
 	if err != nil {
 		return fail(fmt.Errorf("start %s in the sandbox: %w", path, err))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -29,6 +30,8 @@ type initConfig struct {
 	Args        []string
 	Env         []string
 	NExtra      int
+	NCgroup     int // cgroup dirs to join, passed before the extra files
+	BuildID     int // the init's uid and gid that the build user maps to
 	TmpSize     int64
 	Interactive bool
 	Network     bool
@@ -69,6 +72,18 @@ func run(ctx context.Context, cfg *Config) (*report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sandbox %s: %w", what, err)
 	}
+	if err := giveToBuild(cfg.Work, cfg.DestDir); err != nil {
+		return nil, fmt.Errorf("sandbox %s: give the work dir to the build user: %w", what, err)
+	}
+	cg, err := newBuildCgroup(cfg.MemoryMax, cfg.PidsMax)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox %s: %w", what, err)
+	}
+	defer cg.remove()
+	if len(cg.unenforced) > 0 && !cfg.LimitsBestEffort {
+		return nil, fmt.Errorf("sandbox %s: cannot limit the build's %s: this host gives hdo no cgroup of its own (run hdo as root, or in a delegated cgroup: systemd-run --user -p Delegate=yes --pty hdo ...)", what, strings.Join(cg.unenforced, " and "))
+	}
+	_, _, buildID := idMaps()
 	data := (&initConfig{
 		Layers:      cfg.Layers,
 		Assembly:    cfg.Assembly,
@@ -77,6 +92,8 @@ func run(ctx context.Context, cfg *Config) (*report, error) {
 		Args:        cfg.Args,
 		Env:         cfg.Env,
 		NExtra:      len(cfg.ExtraFiles),
+		NCgroup:     len(cg.fds),
+		BuildID:     buildID,
 		TmpSize:     cfg.TmpSize,
 		Interactive: cfg.Interactive,
 		Network:     cfg.Network,
@@ -107,7 +124,13 @@ func run(ctx context.Context, cfg *Config) (*report, error) {
 	defer repR.Close()
 	std.childEnds = append(std.childEnds, repW)
 	files = append(files, cfgR, repW)
+	files = append(files, cg.fds...)
 	files = append(files, cfg.ExtraFiles...)
+	for _, f := range append(files[:3:3], cfg.ExtraFiles...) {
+		if err := giveFileToBuild(f); err != nil {
+			return nil, fmt.Errorf("sandbox %s: give the build its pipes: %w", what, err)
+		}
+	}
 
 	var p initProcess
 	if cfg.Interactive || cfg.noSpawner {
@@ -124,6 +147,7 @@ func run(ctx context.Context, cfg *Config) (*report, error) {
 		return nil, fmt.Errorf("sandbox %s: start init: %w", what, err)
 	}
 	std.closeChildEnds()
+	cg.closeFDs()
 
 	reportc := make(chan []byte, 1)
 	go func() {

@@ -95,6 +95,14 @@ type Config struct {
 	Timeout time.Duration // e.g. 2*time.Hour; 0: none. Exceeding it kills every process of the build.
 	TmpSize int64         // e.g. 1<<30; size limit of the /tmp tmpfs in bytes; 0: the tmpfs default (half of RAM)
 
+	// MemoryMax (bytes) and PidsMax (processes and threads) bound the
+	// build as a whole, through a cgroup of its own; 0: no limit. Where
+	// the host gives hdo no cgroup to create (a normal user outside a
+	// delegated cgroup), Run fails, unless LimitsBestEffort.
+	MemoryMax        int64
+	PidsMax          int64
+	LimitsBestEffort bool
+
 	// Interactive keeps the controlling terminal and the caller's session so
 	// job control works (hdo shell). Terminal signals (Ctrl-C) then reach
 	// the caller too: it should ignore them while Run runs.
@@ -146,8 +154,8 @@ func (cfg *Config) validate() error {
 			return fmt.Errorf("sandbox: %s %q is not absolute", d.name, d.dir)
 		}
 	}
-	if cfg.Timeout < 0 || cfg.TmpSize < 0 {
-		return fmt.Errorf("sandbox: negative Timeout (%v) or TmpSize (%d)", cfg.Timeout, cfg.TmpSize)
+	if cfg.Timeout < 0 || cfg.TmpSize < 0 || cfg.MemoryMax < 0 || cfg.PidsMax < 0 {
+		return fmt.Errorf("sandbox: negative Timeout (%v), TmpSize (%d), MemoryMax (%d) or PidsMax (%d)", cfg.Timeout, cfg.TmpSize, cfg.MemoryMax, cfg.PidsMax)
 	}
 	switch cfg.Assembly {
 	case AssembleAuto, AssembleOverlay, AssembleBind, assembleOverlayLegacy:

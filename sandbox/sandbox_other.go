@@ -15,3 +15,6 @@ func Run(ctx context.Context, cfg *Config) error {
 
 // Main does nothing outside Linux.
 func Main() {}
+
+// BuildOwner reports no build user outside Linux.
+func BuildOwner() (uid, gid int, ok bool) { return 0, 0, false }

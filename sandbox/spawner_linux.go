@@ -77,7 +77,7 @@ func (m *message) decode(b []byte) error {
 // maxMessage bounds a message; maxFDs the files attached to one.
 const (
 	maxMessage = 4096
-	maxFDs     = 5 + maxExtraFiles
+	maxFDs     = 5 + maxCgroups + maxExtraFiles
 )
 
 // spawner is Run's end of the connection to the spawner process.

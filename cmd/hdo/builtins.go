@@ -16,7 +16,8 @@ import (
 // pkgConfig configures the package rules from the environment:
 // HDO_CACHE_URL/PKG_CACHE_URL, HDO_TRUSTED_KEYS, HDO_BINARY_ONLY (or
 // PKG_FORCE_BINARY=yes, or --binary-only), HDO_BUILD_TIMEOUT,
-// HDO_BUILD_TMPSIZE, and the source fetcher's variables.
+// HDO_BUILD_TMPSIZE, HDO_BUILD_MEMORY, HDO_BUILD_PIDS, and the source
+// fetcher's variables.
 func pkgConfig(e *env, root string, binaryOnly bool, status engine.Status) (pkgrule.Config, error) {
 	cfg := pkgrule.Config{
 		Root:     root,
@@ -56,6 +57,23 @@ func pkgConfig(e *env, root string, binaryOnly bool, status engine.Status) (pkgr
 		cfg.TmpSize = n
 		if n == 0 {
 			cfg.TmpSize = -1 // the kernel's default
+		}
+	}
+	if v := e.getenv("HDO_BUILD_MEMORY"); v != "" {
+		n, err := parseSize(v)
+		if err != nil {
+			return cfg, fmt.Errorf("HDO_BUILD_MEMORY=%q: want a size such as 8G or 512M (0: no limit)", v)
+		}
+		cfg.MemoryMax = n
+	}
+	if v := e.getenv("HDO_BUILD_PIDS"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return cfg, fmt.Errorf("HDO_BUILD_PIDS=%q: want a number of processes such as 4096 (0: no limit)", v)
+		}
+		cfg.PidsMax = n
+		if n == 0 {
+			cfg.PidsMax = -1
 		}
 	}
 	return cfg, nil

@@ -36,6 +36,12 @@ type Config struct {
 	// e.g. 8<<30; 0: DefaultTmpSize; negative: the kernel's default (half
 	// of the RAM), so that a build filling /tmp cannot starve the host.
 	TmpSize int64
+	// MemoryMax bounds the memory of a build as a whole, in bytes; 0:
+	// none. PidsMax bounds its processes and threads; 0: DefaultPidsMax,
+	// applied where the host gives hdo a cgroup for it; negative: none. A
+	// limit set here fails the build where it cannot be applied.
+	MemoryMax int64
+	PidsMax   int64
 	// Bootstrap configures seed builds; CacheDir and Fetch are filled in.
 	Bootstrap bootstrap.Options
 	// Log receives notes for the user (cache hits, kept work dirs).
@@ -46,15 +52,27 @@ type Config struct {
 // otherwise: plenty for compilers' temporaries.
 const DefaultTmpSize = 2 << 30
 
-// tmpSize is the sandbox's TmpSize for Config.TmpSize.
-func (c *Config) tmpSize() int64 {
+// DefaultPidsMax bounds a build's processes and threads unless
+// Config.PidsMax says otherwise: a fork bomb stops there.
+const DefaultPidsMax = 16384
+
+// limits are the sandbox limits for c.
+func (c *Config) limits() limits {
+	l := limits{tmp: c.TmpSize, memory: c.MemoryMax, pids: c.PidsMax}
 	switch {
 	case c.TmpSize == 0:
-		return DefaultTmpSize
+		l.tmp = DefaultTmpSize
 	case c.TmpSize < 0:
-		return 0
+		l.tmp = 0
 	}
-	return c.TmpSize
+	switch {
+	case c.PidsMax == 0:
+		l.pids = DefaultPidsMax
+		l.bestEffort = c.MemoryMax == 0
+	case c.PidsMax < 0:
+		l.pids = 0
+	}
+	return l
 }
 
 func (c *Config) logf(format string, args ...any) {

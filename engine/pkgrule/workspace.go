@@ -31,7 +31,14 @@ type workspace struct {
 	dir, home, dest, script string
 	layers                  []sandbox.Layer
 	seedArgs                []string // how to run the build script
-	tmpSize                 int64    // sandbox.Config.TmpSize
+	limits                  limits
+}
+
+// limits are a build's sandbox limits: sandbox.Config's TmpSize,
+// MemoryMax, PidsMax and LimitsBestEffort.
+type limits struct {
+	tmp, memory, pids int64
+	bestEffort        bool
 }
 
 // prepare assembles everything a build of p needs: its build closure
@@ -64,6 +71,11 @@ func (t *tarball) prepare(ctx context.Context, root string, p *pkgspec.Package, 
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", d, err)
 		}
+		if uid, gid, ok := sandbox.BuildOwner(); ok {
+			if err := st.GiveTo(buildHashes[i], uid, gid); err != nil {
+				return nil, fmt.Errorf("%s: %w", d, err)
+			}
+		}
 		manifests[d] = m
 		layers = append(layers, sandbox.Layer{Name: d, Dir: dir})
 	}
@@ -93,11 +105,11 @@ func (t *tarball) prepare(ctx context.Context, root string, p *pkgspec.Package, 
 		return nil, err
 	}
 	ws := &workspace{
-		dir:     dir,
-		home:    filepath.Join(dir, "home"),
-		dest:    filepath.Join(dir, "dest"),
-		script:  filepath.Join(dir, "script"),
-		tmpSize: t.cfg.tmpSize(),
+		dir:    dir,
+		home:   filepath.Join(dir, "home"),
+		dest:   filepath.Join(dir, "dest"),
+		script: filepath.Join(dir, "script"),
+		limits: t.cfg.limits(),
 	}
 	fail := func(err error) (*workspace, error) {
 		removeTree(dir)
@@ -165,7 +177,11 @@ func (ws *workspace) sandboxConfig(makeflags string, files []*os.File, timeout t
 		Env:        Env(makeflags),
 		ExtraFiles: files,
 		Timeout:    timeout,
-		TmpSize:    ws.tmpSize,
+		TmpSize:    ws.limits.tmp,
+		MemoryMax:  ws.limits.memory,
+		PidsMax:    ws.limits.pids,
+
+		LimitsBestEffort: ws.limits.bestEffort,
 	}
 }
 

@@ -122,6 +122,30 @@ func run(name string, args []string) string {
 		return result(strings.Join(names, " "), err)
 	case "mount":
 		return result("ok", syscall.Mount("none", arg(0), "tmpfs", 0, ""))
+	case "mountcg2":
+		// mountcg2 DIR: the cgroup2 hierarchy as this cgroup namespace
+		// shows it.
+		os.MkdirAll(arg(0), 0o755)
+		return result("ok", syscall.Mount("none", arg(0), "cgroup2", 0, ""))
+	case "mountcg1":
+		// mountcg1 CONTROLLER DIR: a cgroup v1 hierarchy.
+		os.MkdirAll(arg(1), 0o755)
+		return result("ok", syscall.Mount("none", arg(1), "cgroup", 0, arg(0)))
+	case "cgkill":
+		// cgkill DIR NAME: kill every process of the cgroup NAME found
+		// under DIR, a mounted cgroup2.
+		var found string
+		filepath.WalkDir(arg(0), func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() && d.Name() == arg(1) {
+				found = p
+				return filepath.SkipAll
+			}
+			return nil
+		})
+		if found == "" {
+			return "not found"
+		}
+		return result("ok", os.WriteFile(filepath.Join(found, "cgroup.kill"), []byte("1"), 0))
 	case "mountproc":
 		// A fresh proc, without the read-only parts of the sandbox's.
 		os.MkdirAll(arg(0), 0o755)
@@ -210,12 +234,12 @@ func run(name string, args []string) string {
 		return result("ok", syscall.Chroot(arg(0)))
 	case "nested":
 		// Run the rest of the arguments (up to "++") as a probe in new
-		// user, uts, mount and network namespaces, where this process
+		// user, uts, mount, network, pid and cgroup namespaces, where this process
 		// holds every capability: what it does there must not reach
 		// the host.
 		c := exec.Command("/proc/self/exe", args...)
 		c.SysProcAttr = &syscall.SysProcAttr{
-			Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWUTS | syscall.CLONE_NEWNS | syscall.CLONE_NEWNET | syscall.CLONE_NEWPID,
+			Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWUTS | syscall.CLONE_NEWNS | syscall.CLONE_NEWNET | syscall.CLONE_NEWPID | syscall.CLONE_NEWCGROUP,
 			UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
 			GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
 		}
@@ -248,6 +272,35 @@ func run(name string, args []string) string {
 		d, err := time.ParseDuration(arg(0))
 		time.Sleep(d)
 		return result("ok", err)
+	case "forks":
+		// forks N: start N processes that wait for stdin to close; how
+		// many started.
+		var cs []*exec.Cmd
+		n, _ := strconv.Atoi(arg(0))
+		var err error
+		for range n {
+			c := exec.Command("/proc/self/exe", "sleep", "1m")
+			if err = c.Start(); err != nil {
+				break
+			}
+			cs = append(cs, c)
+		}
+		for _, c := range cs {
+			c.Process.Kill()
+			c.Wait()
+		}
+		if err != nil {
+			return fmt.Sprintf("%d, then %s", len(cs), result("", err))
+		}
+		return strconv.Itoa(len(cs))
+	case "alloc":
+		// alloc MB: touch MB MiB of memory.
+		n, _ := strconv.Atoi(arg(0))
+		b := make([]byte, n<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		return "ok"
 	case "pidns":
 		l, err := os.Readlink("/proc/self/ns/pid")
 		return result(l, err)
