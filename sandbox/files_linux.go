@@ -34,9 +34,9 @@ type initProc struct {
 	sock int // our end of the init's socket
 }
 
-// newInit starts an init in new namespaces; interactive keeps the caller's
-// session, network the host's network.
-func newInit(interactive, network bool) (*initProc, error) {
+// newInit starts an init in new namespaces, in a session of its own;
+// network keeps the host's network.
+func newInit(network bool) (*initProc, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
@@ -56,7 +56,7 @@ func newInit(interactive, network bool) (*initProc, error) {
 			GidMappings:                gids,
 			GidMappingsEnableSetgroups: os.Geteuid() == 0,
 			Pdeathsig:                  syscall.SIGKILL, // the sandbox dies with its parent
-			Setsid:                     !interactive,
+			Setsid:                     true,            // no terminal of the caller's: see console_linux.go
 		},
 	}
 	if network {

@@ -131,6 +131,16 @@ func initMain() int {
 		unix.Close(fd)
 	}
 	fds := []uintptr{0, 1, 2}
+	if cfg.Interactive {
+		// fd 0 is the console socket: the build's stdio is a terminal
+		// of its own.
+		tty, err := openConsole(0, cfg.BuildID)
+		if err != nil {
+			return fail(err)
+		}
+		unix.Close(0)
+		fds = []uintptr{uintptr(tty), uintptr(tty), uintptr(tty)}
+	}
 	for _, fd := range extra {
 		fds = append(fds, uintptr(fd))
 	}
@@ -142,6 +152,11 @@ func initMain() int {
 		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWCGROUP,
 		UidMappings: []syscall.SysProcIDMap{{ContainerID: buildUID, HostID: cfg.BuildID, Size: 1}},
 		GidMappings: []syscall.SysProcIDMap{{ContainerID: buildGID, HostID: cfg.BuildID, Size: 1}},
+	}
+	if cfg.Interactive {
+		// A session of its own, the terminal its controlling one: job
+		// control and Ctrl-C work as in a login shell.
+		sys.Setsid, sys.Setctty, sys.Ctty = true, true, 0
 	}
 	if cfg.BuildID != 0 {
 		// The build user is not the init's user (root's builds): the

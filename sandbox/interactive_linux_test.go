@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -19,9 +20,12 @@ import (
 const interactiveEnv = "HDO_SANDBOX_TEST_INTERACTIVE"
 
 // TestInteractive runs the test binary again as a session leader on a new
-// pseudo-terminal and checks a build takes over the terminal's foreground
-// as a job-control shell does, only when Interactive, and that Run gives
-// the terminal back.
+// pseudo-terminal, the caller's terminal, and checks that an interactive
+// build gets a terminal of its own (named in its /dev/pts, its job
+// control working), relayed to the caller's; that what the build pushes
+// into its terminal (TIOCSTI, the red team's injection) never reaches
+// the caller's; that the caller's terminal modes are given back; and that
+// a batch build has no terminal at all.
 func TestInteractive(t *testing.T) {
 	if result := os.Getenv(interactiveEnv); result != "" {
 		interactiveChild(t, result)
@@ -43,34 +47,53 @@ func TestInteractive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "interactive: foreground: ok\nterminal given back: true\n" +
-		"batch: foreground: ENOTTY\nterminal given back: true\n"
+	// The build's terminal echoes what was pushed into it; the batch
+	// build, given the caller's terminal as stdin, may not push into a
+	// terminal that is not its controlling one.
+	want := "interactive: foreground: ok\r\nttyname: /dev/pts/0\r\necho injected\r\nsti echo injected: ok\r\n" +
+		"caller's input: none\ncaller's terminal modes kept: true\n" +
+		"batch: foreground: ENOTTY\nttyname: not a terminal in /dev: /dev/pts/0\nsti echo injected: EPERM\n" +
+		"caller's input: none\ncaller's terminal modes kept: true\n"
 	if string(got) != want {
-		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+		t.Errorf("got:\n%q\nwant:\n%q", got, want)
 	}
 }
 
 func interactiveChild(t *testing.T, result string) {
 	var report string
 	for _, interactive := range []bool{true, false} {
+		before, err := unix.IoctlGetTermios(0, unix.TCGETS)
+		if err != nil {
+			t.Fatal(err)
+		}
 		f := newFixture(t, AssembleAuto)
 		var out syncBuffer
 		cfg := f.cfg
 		cfg.Interactive = interactive
 		cfg.Stdin = os.Stdin
 		cfg.Stdout = &out
-		cfg.Args = []string{"/bin/probe", "foreground"}
+		cfg.Args = []string{"/bin/probe", "foreground", "+", "ttyname", "+", "sti", "echo injected"}
 		if err := Run(context.Background(), &cfg); err != nil {
 			t.Fatal(err)
 		}
-		fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+		after, err := unix.IoctlGetTermios(0, unix.TCGETS)
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Whatever the build pushed into a terminal would now wait in
+		// ours: a shell would read it as typed.
+		input := "none"
+		fds := []unix.PollFd{{Fd: 0, Events: unix.POLLIN}}
+		if n, _ := unix.Poll(fds, 300); n > 0 {
+			b := make([]byte, 256)
+			k, _ := unix.Read(0, b)
+			input = fmt.Sprintf("%q", b[:k])
+		}
 		name := map[bool]string{true: "interactive", false: "batch"}[interactive]
-		report += fmt.Sprintf("%s: %sterminal given back: %v\n", name, out.String(), fg == syscall.Getpgrp())
+		report += fmt.Sprintf("%s: %scaller's input: %s\ncaller's terminal modes kept: %v\n",
+			name, out.String(), input, *before == *after)
 	}
-	if err := os.WriteFile(result, []byte(report), 0o644); err != nil {
+	if err := os.WriteFile(result, []byte(strings.ReplaceAll(report, "\x00", "")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The init is this binary re-executed with argv[0] initArg0 and initEnv
@@ -101,7 +103,18 @@ func run(ctx context.Context, cfg *Config) (*report, error) {
 
 	var std stdio
 	defer std.closeChildEnds()
-	files, err := std.files(cfg)
+	var files []*os.File
+	var consoleSock *os.File
+	if cfg.Interactive {
+		// The build's terminal comes from the init over this socket,
+		// passed as its stdin; its stdout and stderr are that terminal.
+		consoleSock, files, err = std.console()
+		if consoleSock != nil {
+			defer consoleSock.Close()
+		}
+	} else {
+		files, err = std.files(cfg)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sandbox %s: %w", what, err)
 	}
@@ -133,13 +146,8 @@ func run(ctx context.Context, cfg *Config) (*report, error) {
 	}
 
 	var p initProcess
-	if cfg.Interactive || cfg.noSpawner {
-		// The spawner has its own session: an interactive init must be
-		// started from the terminal's.
-		if cfg.Interactive {
-			defer saveForeground(cfg.Stdin).restore()
-		}
-		p, err = startInit(files, cfg.Interactive, cfg.Network)
+	if cfg.noSpawner {
+		p, err = startInit(files, cfg.Network)
 	} else {
 		p, err = spawn(files, cfg.Network)
 	}
@@ -148,6 +156,23 @@ func run(ctx context.Context, cfg *Config) (*report, error) {
 	}
 	std.closeChildEnds()
 	cg.closeFDs()
+	relayc := make(chan *relay, 1)
+	if consoleSock != nil {
+		go func() {
+			master, err := receiveConsole(consoleSock)
+			if err != nil {
+				relayc <- nil // the init failed first: its report says why
+				return
+			}
+			r, err := startRelay(master, cfg.Stdin, cfg.Stdout)
+			if err != nil {
+				master.Close()
+			}
+			relayc <- r
+		}()
+	} else {
+		relayc <- nil
+	}
 
 	reportc := make(chan []byte, 1)
 	go func() {
@@ -180,6 +205,9 @@ func run(ctx context.Context, cfg *Config) (*report, error) {
 	}()
 	waitErr := p.wait()
 	close(done)
+	if r := <-relayc; r != nil {
+		r.stop()
+	}
 	std.copies.Wait()
 	if why := <-killc; why != nil {
 		return nil, fmt.Errorf("sandbox %s: %w", what, why)
@@ -212,8 +240,8 @@ type initProcess interface {
 // directInit is an init Run started itself.
 type directInit struct{ cmd *exec.Cmd }
 
-func startInit(files []*os.File, interactive, network bool) (*directInit, error) {
-	p, err := newInit(interactive, network)
+func startInit(files []*os.File, network bool) (*directInit, error) {
+	p, err := newInit(network)
 	if err != nil {
 		return nil, err
 	}
@@ -252,6 +280,23 @@ func (s *stdio) files(cfg *Config) ([]*os.File, error) {
 		}
 	}
 	return []*os.File{in, out, errf}, nil
+}
+
+// console returns the files of an interactive build: our end of the
+// console socket, and the init's files, that socket's other end as stdin
+// and /dev/null as stdout and stderr.
+func (s *stdio) console() (*os.File, []*os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "console socket"), os.NewFile(uintptr(fds[1]), "console socket")
+	s.childEnds = append(s.childEnds, theirs)
+	null, err := s.writer(nil)
+	if err != nil {
+		return ours, nil, err
+	}
+	return ours, []*os.File{theirs, null, null}, nil
 }
 
 func (s *stdio) reader(r io.Reader) (*os.File, error) {

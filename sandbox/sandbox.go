@@ -3,8 +3,9 @@
 // closure: a read-only union of layers as /, a writable /home/build (the
 // working directory), /destdir and /tmp, a minimal /dev, a fresh /proc,
 // loopback only. The build runs as uid 1000 "build" in a user namespace
-// of its own, without capabilities, and every process it starts dies with
-// it.
+// of its own, without capabilities (as the caller's host uid, or nobody
+// for root: see ids_linux.go), in a cgroup and cgroup namespace of its
+// own (cgroup_linux.go), and every process it starts dies with it.
 //
 // The sandbox is made by the calling binary re-executed, so every program
 // that calls Run must call Main first thing in main (and in TestMain). A
@@ -103,9 +104,12 @@ type Config struct {
 	PidsMax          int64
 	LimitsBestEffort bool
 
-	// Interactive keeps the controlling terminal and the caller's session so
-	// job control works (hdo shell). Terminal signals (Ctrl-C) then reach
-	// the caller too: it should ignore them while Run runs.
+	// Interactive gives the build a terminal of its own (hdo shell): a
+	// pseudo-terminal in the sandbox, its controlling terminal, relayed to
+	// Stdin and Stdout (Stdin, when a terminal, in raw mode meanwhile:
+	// Ctrl-C reaches the build, not the caller). The caller's terminal is
+	// never passed in, so what the build pushes into its terminal stays
+	// there.
 	Interactive bool
 	// Network shares the host's network namespace (and /etc/resolv.conf)
 	// instead of a private one holding only loopback.

@@ -109,7 +109,7 @@ type initPool struct {
 // starts another in its place), else a new one.
 func (pl *initPool) get(network bool) (*initProc, error) {
 	if network {
-		return newInit(false, true)
+		return newInit(true)
 	}
 	pl.mu.Lock()
 	var p *initProc
@@ -122,7 +122,7 @@ func (pl *initPool) get(network bool) (*initProc, error) {
 	if p != nil {
 		return p, nil
 	}
-	return newInit(false, false)
+	return newInit(false)
 }
 
 // start gives files to an init from get; should an init started ahead
@@ -141,7 +141,7 @@ func (pl *initPool) start(files []*os.File, network bool) (*initProc, error) {
 		if try > 0 {
 			return nil, err
 		}
-		p, err = newInit(false, network)
+		p, err = newInit(network)
 	}
 }
 
@@ -154,7 +154,7 @@ func (pl *initPool) fill() {
 	}
 	pl.starting++
 	pl.mu.Unlock()
-	p, err := newInit(false, false)
+	p, err := newInit(false)
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	pl.starting--

@@ -3,11 +3,13 @@ package main
 import (
 	"io"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/hdo-build/hdo/internal/ptytest"
+	"golang.org/x/sys/unix"
 )
 
 // On a terminal, packages from a binary cache show in the live status
@@ -48,5 +50,46 @@ func TestTerminalStatusWithCache(t *testing.T) {
 	}
 	if n := fs.requests(f.hash["pkg/app"] + ".tar.gz"); n != 1 {
 		t.Errorf("pkg/app's tarball was requested %d times, want 1 (from the cache)", n)
+	}
+}
+
+// TestShellOwnTerminal runs hdo shell on a terminal, as a user does: the
+// shell gets a terminal of its own in the sandbox (the red team's TIOCSTI
+// injection pushed into the caller's), relayed both ways, and the
+// caller's terminal is as it was afterwards.
+func TestShellOwnTerminal(t *testing.T) {
+	h := newHdoTree(t, t.TempDir())
+	writeStageTree(t, h.root, h.cache)
+	ptm, pts := ptytest.Open(t)
+	before, err := unix.IoctlGetTermios(int(pts.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tty syncBuffer
+	copied := make(chan struct{})
+	go func() { io.Copy(&tty, ptm); close(copied) }()
+	// Typed ahead: the relay passes it on to the sandbox's terminal.
+	ptm.Write([]byte("readlink /proc/self/fd/0; echo answer=$((6*7))\nexit 4\n"))
+	cmd := h.command(t, "shell", "pkg/app")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = pts, pts, pts
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	err = cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 4 {
+		t.Fatalf("hdo shell: %v, want exit status 4\n%s", err, tty.String())
+	}
+	after, err := unix.IoctlGetTermios(int(pts.Fd()), unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts.Close()
+	<-copied
+	out := tty.String()
+	for _, want := range []string{"/dev/pts/0\r\n", "answer=42\r\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q on the terminal:\n%q", want, out)
+		}
+	}
+	if *before != *after {
+		t.Errorf("the caller's terminal modes changed:\nbefore %+v\nafter  %+v", *before, *after)
 	}
 }

@@ -353,11 +353,36 @@ func run(name string, args []string) string {
 			return "none"
 		}
 		return strings.Join(zombies, " ")
+	case "sti":
+		// sti TEXT: push TEXT into the input of the terminal on stdin,
+		// as if typed there.
+		for _, c := range []byte(arg(0) + "\n") {
+			if err := unix.IoctlSetPointerInt(0, unix.TIOCSTI, int(c)); err != nil {
+				return result("", err)
+			}
+		}
+		return "ok"
+	case "ttyname":
+		// ttyname: the terminal on stdin by name, as ttyname(3) finds it.
+		name, err := os.Readlink("/proc/self/fd/0")
+		if err != nil {
+			return result("", err)
+		}
+		var a, b unix.Stat_t
+		if err := unix.Fstat(0, &a); err != nil {
+			return result("", err)
+		}
+		if err := unix.Stat(name, &b); err != nil || a.Rdev != b.Rdev {
+			return "not a terminal in /dev: " + name
+		}
+		return name
 	case "foreground":
 		// What a job-control shell does with its terminal on stdin.
 		signal.Ignore(syscall.SIGTTOU)
-		if err := syscall.Setpgid(0, 0); err != nil {
-			return result("", err)
+		if sid, _ := unix.Getsid(0); sid != os.Getpid() { // a session leader leads its group
+			if err := syscall.Setpgid(0, 0); err != nil {
+				return result("", err)
+			}
 		}
 		return result("ok", unix.IoctlSetPointerInt(0, unix.TIOCSPGRP, syscall.Getpgrp()))
 	}
