@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/renameio/v2"
@@ -29,8 +30,10 @@ const permMask = fs.ModePerm | fs.ModeSticky
 // WriteTarGz writes the tree under dir to w as a deterministic gzipped tar
 // stream and returns its content hash (hex blake3-256 of the uncompressed
 // tar). Entries are sorted by path and carry mtime 0, uid/gid 0, no user or
-// group names and their permission bits; hard links are stored as separate
-// regular files. Device nodes, fifos and sockets are an error naming the file.
+// group names and their permission bits; a file with hard links is stored
+// once, at its first path, and its other paths as hard links to it (so that
+// a 1 MiB file linked 2000 times packs as 1 MiB, not 2 GB). Device nodes,
+// fifos and sockets are an error naming the file.
 func WriteTarGz(w io.Writer, dir string) (string, error) {
 	return WriteTarGzLimited(context.Background(), w, dir, Limits{})
 }
@@ -111,15 +114,30 @@ func writeTar(ctx context.Context, w io.Writer, dir string, lim Limits) error {
 		return fmt.Errorf("archive %s: %w", dir, err)
 	}
 	sort.Slice(entries, func(i, j int) bool { return entries[i].rel < entries[j].rel })
+	// A file's later paths (in that order) are hard links to its first.
+	firstPath := map[[2]uint64]string{}
+	linkOf := make([]string, len(entries))
+	for i, e := range entries {
+		st, ok := e.info.Sys().(*syscall.Stat_t)
+		if !ok || !e.info.Mode().IsRegular() || st.Nlink < 2 {
+			continue
+		}
+		id := [2]uint64{uint64(st.Dev), st.Ino}
+		if first, seen := firstPath[id]; seen {
+			linkOf[i] = first
+		} else {
+			firstPath[id] = e.rel
+		}
+	}
 	// What Extract would refuse is refused here, before packing: a build
 	// could make a 10 GiB sparse file in no time.
 	if len(entries) > lim.MaxEntries {
 		return fmt.Errorf("archive %s: %d entries, more than the %d a package may have", dir, len(entries), lim.MaxEntries)
 	}
 	var total int64
-	for _, e := range entries {
+	for i, e := range entries {
 		total += 1024 // a header, and a PAX header at most
-		if e.info.Mode().IsRegular() {
+		if e.info.Mode().IsRegular() && linkOf[i] == "" {
 			if e.info.Size() > lim.MaxFileSize {
 				return fmt.Errorf("archive %s: %s is %d bytes, more than the %d a file in a package may have", dir, e.rel, e.info.Size(), lim.MaxFileSize)
 			}
@@ -134,7 +152,7 @@ func writeTar(ctx context.Context, w io.Writer, dir string, lim Limits) error {
 	}
 
 	tw := tar.NewWriter(w)
-	for _, e := range entries {
+	for i, e := range entries {
 		hdr := &tar.Header{
 			Name:    e.rel,
 			Mode:    int64(e.info.Mode() & permMask),
@@ -146,6 +164,9 @@ func writeTar(ctx context.Context, w io.Writer, dir string, lim Limits) error {
 		}
 		full := filepath.Join(dir, filepath.FromSlash(e.rel))
 		switch mode := e.info.Mode(); {
+		case linkOf[i] != "":
+			hdr.Typeflag = tar.TypeLink
+			hdr.Linkname = linkOf[i]
 		case mode.IsRegular():
 			hdr.Typeflag = tar.TypeReg
 			hdr.Size = e.info.Size()

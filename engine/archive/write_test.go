@@ -137,3 +137,83 @@ func TestWriteTarGzLimited(t *testing.T) {
 		t.Errorf("packing with a canceled context: %v", err)
 	}
 }
+
+// TestWriteTarGzHardLinks is the red team's amplification: 1 MiB linked
+// 2000 times packed as 2000 copies (2.1 GB). A file is stored once, its
+// other paths as hard links to the first in path order, the same bytes
+// every time, and they extract as one file again.
+func TestWriteTarGzHardLinks(t *testing.T) {
+	dir := t.TempDir()
+	data := make([]byte, 1<<20)
+	for i := range data {
+		data[i] = byte(i*7919 + i>>8)
+	}
+	first := filepath.Join(dir, "a", "big")
+	os.MkdirAll(filepath.Dir(first), 0o755)
+	if err := os.WriteFile(first, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "links"), 0o755)
+	for i := range 2000 {
+		if err := os.Link(first, filepath.Join(dir, "links", fmt.Sprintf("l%04d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b1, b2 bytes.Buffer
+	sum1, err := WriteTarGz(&b1, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteTarGz(&b2, dir); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b1.Bytes(), b2.Bytes()) {
+		t.Errorf("two packings of one tree differ")
+	}
+	if n := b1.Len(); n > 2<<20 {
+		t.Errorf("tarball is %d bytes, want about 1 MiB: the links were copied", n)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b1.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	links := 0
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeLink {
+			links++
+			if h.Linkname != "a/big" {
+				t.Errorf("%s links to %s, want a/big (the first path)", h.Name, h.Linkname)
+			}
+		}
+	}
+	if links != 2000 {
+		t.Errorf("%d hard link entries, want 2000", links)
+	}
+	out := filepath.Join(t.TempDir(), "x")
+	got, err := Extract(context.Background(), bytes.NewReader(b1.Bytes()), out, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != sum1 {
+		t.Errorf("content hash %s on extraction, %s on packing", got, sum1)
+	}
+	a, err := os.Stat(filepath.Join(out, "a/big"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := os.Stat(filepath.Join(out, "links/l1999"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(a, l) || a.Size() != 1<<20 {
+		t.Errorf("links/l1999 is not a/big again")
+	}
+}
