@@ -132,6 +132,9 @@ func (s *server) handle(e *Engine, c net.Conn) {
 }
 
 func (s *server) do(e *Engine, req *Request) error {
+	// Whatever the script did before asking (echo x > inp; redo-ifchange
+	// inp) is to be seen.
+	e.changed()
 	v, ok := s.jobs.Load(req.Job)
 	if !ok {
 		return fmt.Errorf("HDO_JOB=%s is not a running job of this hdo", req.Job)

@@ -59,6 +59,7 @@ func (e *Engine) runDo(ctx context.Context, j *Job, r rule) error {
 		return fmt.Errorf("%s: %w", Quote(r.Do), err)
 	}
 	waitErr := waitCancel(ctx, cmd)
+	e.changed() // the script may have made or removed any file
 	if lw, ok := j.Log.(*lineWriter); ok {
 		lw.Flush()
 	}

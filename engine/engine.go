@@ -77,7 +77,13 @@ type Engine struct {
 
 	fpMu sync.Mutex
 	fps  map[string]*fileState
-	dirs map[string]*dirListing // read once per run
+	dirs map[string]*dirListing
+	// gen counts the moments since which a script may have changed the
+	// tree: every request from a script, every script's end. What this
+	// run saw missing (a stat, a directory listing) holds only in the
+	// generation it was seen in: a script that writes a file or a .do
+	// file and then asks for it must find it.
+	gen atomic.Uint64
 
 	jobs   *jobserver.Pool
 	ownJob bool
@@ -252,12 +258,16 @@ func (e *Engine) warnOnceFor(key string, format string, args ...any) {
 // Built returns how many targets this engine has built so far.
 func (e *Engine) Built() int64 { return e.built.Load() }
 
-// fileState is one file's state in this run: stat once, hash at most once.
+// fileState is one file's state in this run: stat once (a file seen
+// missing: once per generation), hash at most once.
 type fileState struct {
 	once sync.Once
 	stat fingerprint.Stat
 	at   int64 // when the stat was taken
 	err  error
+	// missingIn is 1 + the generation in which the stat found the file
+	// missing, once it has; else 0.
+	missingIn atomic.Uint64
 
 	hashOnce sync.Once
 	hash     fingerprint.Hash
@@ -266,22 +276,39 @@ type fileState struct {
 
 // fingerprint stats a root-relative path, once per run.
 func (e *Engine) fingerprint(rel string) (*fileState, error) {
+	gen := e.gen.Load()
 	e.fpMu.Lock()
 	fs := e.fps[rel]
-	if fs == nil {
+	if fs == nil || fs.seenMissing(gen) {
 		fs = &fileState{}
 		e.fps[rel] = fs
 	}
 	e.fpMu.Unlock()
 	fs.once.Do(func() {
 		fs.at = time.Now().UnixNano()
+		defer func() {
+			if fs.err == nil && !fs.stat.Exists {
+				fs.missingIn.Store(gen + 1)
+			}
+		}()
 		if e.knownAbsent(rel) {
-			return // the directory's listing, read this run, lacks it
+			return // the directory's listing, read in this generation, lacks it
 		}
 		fs.stat, fs.err = fingerprint.Of(e.Abs(rel))
 	})
 	return fs, fs.err
 }
+
+// seenMissing reports whether fs says its file was missing in a
+// generation before gen: to be looked at again.
+func (fs *fileState) seenMissing(gen uint64) bool {
+	in := fs.missingIn.Load()
+	return in != 0 && in-1 != gen
+}
+
+// changed says a script may have changed the tree from now on: what was
+// seen missing is looked at again.
+func (e *Engine) changed() { e.gen.Add(1) }
 
 // forget drops what this run knows of a file that hdo just rewrote.
 func (e *Engine) forget(rel string) {

@@ -165,6 +165,9 @@ func parentDir(p string) string {
 type dirListing struct {
 	names map[string]uint8 // name -> d_type
 	dos   int              // how many names end in .do
+	stat  fingerprint.Stat // the directory's when read
+	at    int64            // when read
+	gen   uint64           // the generation it is known to hold in (under fpMu)
 }
 
 // has reports whether the directory holds name.
@@ -192,24 +195,38 @@ func (l *dirListing) isDo(e *Engine, dir, name string) bool {
 
 // listing returns the listing of a root-relative directory.
 func (e *Engine) listing(dir string) (*dirListing, error) {
+	gen := e.gen.Load()
 	e.fpMu.Lock()
 	l, ok := e.dirs[dir]
+	fresh := ok && l.gen == gen
 	e.fpMu.Unlock()
-	if ok {
+	if fresh {
 		return l, nil
 	}
-	names, err := e.readListing(dir)
+	if ok {
+		// Read in an earlier generation: still right if the directory
+		// has not changed since, as its stat says (unless racy).
+		st, err := fingerprint.Of(e.Abs(dir))
+		if err == nil && st == l.stat && !fingerprint.Racy(st, l.at) {
+			e.fpMu.Lock()
+			l.gen = gen
+			e.fpMu.Unlock()
+			return l, nil
+		}
+	}
+	at := time.Now().UnixNano()
+	names, st, err := e.readListing(dir)
 	if err != nil {
 		return nil, err
 	}
-	l = &dirListing{names: names}
+	l = &dirListing{names: names, stat: st, at: at, gen: gen}
 	for n := range names {
 		if strings.HasSuffix(n, ".do") {
 			l.dos++
 		}
 	}
 	e.fpMu.Lock()
-	if prev, ok := e.dirs[dir]; ok {
+	if prev, ok := e.dirs[dir]; ok && prev.gen == gen {
 		l = prev
 	} else {
 		e.dirs[dir] = l
@@ -218,12 +235,14 @@ func (e *Engine) listing(dir string) (*dirListing, error) {
 	return l, nil
 }
 
-// knownAbsent reports whether this run's listing of rel's directory, if
-// one was read, shows that rel does not exist.
+// knownAbsent reports whether a listing of rel's directory read in this
+// generation shows that rel does not exist.
 func (e *Engine) knownAbsent(rel string) bool {
 	dir, name := parentDir(rel), rel[strings.LastIndexByte(rel, '/')+1:]
+	gen := e.gen.Load()
 	e.fpMu.Lock()
 	l, ok := e.dirs[dir]
+	ok = ok && l.gen == gen
 	e.fpMu.Unlock()
 	return ok && !l.has(name)
 }
@@ -231,24 +250,24 @@ func (e *Engine) knownAbsent(rel string) bool {
 // readListing returns a directory's entries: from the state if the
 // directory's stat is unchanged since its listing was recorded (and was not
 // racy), else read afresh and recorded.
-func (e *Engine) readListing(dir string) (map[string]uint8, error) {
+func (e *Engine) readListing(dir string) (map[string]uint8, fingerprint.Stat, error) {
 	key := dir + "/"
 	at := time.Now().UnixNano()
 	st, err := fingerprint.Of(e.Abs(dir))
 	if err != nil {
-		return nil, err
+		return nil, st, err
 	}
 	if rec := e.record(key); rec != nil && rec.Listing != nil && rec.Stat == st && !fingerprint.Racy(rec.Stat, rec.Recorded) {
 		names := make(map[string]uint8, len(rec.Listing))
 		for _, ent := range rec.Listing {
 			names[ent.Name] = ent.Type
 		}
-		return names, nil
+		return names, st, nil
 	}
 	var names map[string]uint8
 	if st.IsDir() {
 		if names, err = readNames(e.Abs(dir)); err != nil {
-			return nil, err
+			return nil, st, err
 		}
 	}
 	list := make([]state.Entry, 0, len(names))
@@ -261,7 +280,7 @@ func (e *Engine) readListing(dir string) (map[string]uint8, error) {
 	e.recs[key] = r
 	e.dirty[key] = r
 	e.recMu.Unlock()
-	return names, nil
+	return names, st, nil
 }
 
 var direntBufs = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
