@@ -125,6 +125,18 @@ func TestEscapes(t *testing.T) {
 			}},
 		}},
 		{"session keyring", keyring},
+		{"sysfs", []attempt{
+			// No /sys, and none to be had: a sysfs belongs to the
+			// network namespace's owner, the init's.
+			{[]string{"stat", "/sys/kernel"}, []string{"ENOENT"}},
+			{[]string{"mountsysfs", "/tmp/sys"}, []string{"EPERM"}},
+			{[]string{"nested", "mountsysfs", "/tmp/sys", "+", "ls", "/tmp/sys/class/net"}, []string{"mountsysfs /tmp/sys: EPERM; ls /tmp/sys/class/net: ENOENT"}},
+		}},
+		{"cgroups", []attempt{
+			// Its cgroup namespace shows it its own cgroup at most (see
+			// TestCgroupEscape for the attack on a host cgroup).
+			{[]string{"cgroups"}, []string{"/"}},
+		}},
 		{"devices", []attempt{
 			{[]string{"mknod", "/tmp/null"}, []string{"EPERM"}},
 			{[]string{"mknod", "/dev/null2"}, []string{"EPERM", "EROFS"}},

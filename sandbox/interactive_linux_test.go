@@ -25,7 +25,7 @@ const interactiveEnv = "HDO_SANDBOX_TEST_INTERACTIVE"
 // control working), relayed to the caller's; that what the build pushes
 // into its terminal (TIOCSTI, the red team's injection) never reaches
 // the caller's; that the caller's terminal modes are given back; and that
-// a batch build has no terminal at all.
+// a batch build has no terminal at all (/dev/tty gives ENXIO).
 func TestInteractive(t *testing.T) {
 	if result := os.Getenv(interactiveEnv); result != "" {
 		interactiveChild(t, result)
@@ -50,9 +50,9 @@ func TestInteractive(t *testing.T) {
 	// The build's terminal echoes what was pushed into it; the batch
 	// build, given the caller's terminal as stdin, may not push into a
 	// terminal that is not its controlling one.
-	want := "interactive: foreground: ok\r\nttyname: /dev/pts/0\r\necho injected\r\nsti echo injected: ok\r\n" +
+	want := "interactive: foreground: ok\r\nttyname: /dev/pts/0\r\nopenw /dev/tty: ok\r\necho injected\r\nsti echo injected: ok\r\n" +
 		"caller's input: none\ncaller's terminal modes kept: true\n" +
-		"batch: foreground: ENOTTY\nttyname: not a terminal in /dev: /dev/pts/0\nsti echo injected: EPERM\n" +
+		"batch: foreground: ENOTTY\nttyname: not a terminal in /dev: /dev/pts/0\nopenw /dev/tty: ENXIO\nsti echo injected: EPERM\n" +
 		"caller's input: none\ncaller's terminal modes kept: true\n"
 	if string(got) != want {
 		t.Errorf("got:\n%q\nwant:\n%q", got, want)
@@ -72,7 +72,7 @@ func interactiveChild(t *testing.T, result string) {
 		cfg.Interactive = interactive
 		cfg.Stdin = os.Stdin
 		cfg.Stdout = &out
-		cfg.Args = []string{"/bin/probe", "foreground", "+", "ttyname", "+", "sti", "echo injected"}
+		cfg.Args = []string{"/bin/probe", "foreground", "+", "ttyname", "+", "openw", "/dev/tty", "+", "sti", "echo injected"}
 		if err := Run(context.Background(), &cfg); err != nil {
 			t.Fatal(err)
 		}

@@ -122,6 +122,26 @@ func run(name string, args []string) string {
 		return result(strings.Join(names, " "), err)
 	case "mount":
 		return result("ok", syscall.Mount("none", arg(0), "tmpfs", 0, ""))
+	case "mountsysfs":
+		// mountsysfs DIR: the host's devices and kernel objects.
+		os.MkdirAll(arg(0), 0o755)
+		return result("ok", syscall.Mount("sysfs", arg(0), "sysfs", 0, ""))
+	case "cgroups":
+		// cgroups: the distinct paths /proc/self/cgroup gives, in all
+		// hierarchies.
+		b, err := os.ReadFile("/proc/self/cgroup")
+		if err != nil {
+			return result("", err)
+		}
+		seen := map[string]bool{}
+		var paths []string
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if p := l[strings.LastIndexByte(l, ':')+1:]; !seen[p] {
+				seen[p] = true
+				paths = append(paths, p)
+			}
+		}
+		return strings.Join(paths, " ")
 	case "mountcg2":
 		// mountcg2 DIR: the cgroup2 hierarchy as this cgroup namespace
 		// shows it.
