@@ -146,6 +146,9 @@ func writeTar(ctx context.Context, w io.Writer, dir string, lim Limits) error {
 		if _, reason := cleanName(e.rel, lim); reason != "" {
 			return fmt.Errorf("archive %s: %s: %s", dir, e.rel, reason)
 		}
+		if m := e.info.Mode(); !m.IsRegular() && !m.IsDir() && m&fs.ModeSymlink == 0 {
+			return fmt.Errorf("archive %s: %s is not a regular file, directory or symlink; packages cannot contain it", dir, e.rel)
+		}
 	}
 	if total > lim.MaxTotalBytes {
 		return fmt.Errorf("archive %s: %d bytes of files, more than the %d a package may have", dir, total, lim.MaxTotalBytes)
