@@ -368,6 +368,34 @@ func TestGet(t *testing.T) {
 			wantLog: "unsupported .info format 2: this hdo reads format 1; upgrade hdo",
 		},
 		{
+			// Replay: another package's genuine, signed .info and
+			// tarball, served under this pkghash.
+			name:    "signed entry of another package",
+			signer:  keyA,
+			trusted: keySet(keyA),
+			caches: func(t *testing.T, f *fixture) []string {
+				other := t.TempDir()
+				publishTest(t, other, "evil", keyA)
+				for _, ext := range []string{".info", ".tar.gz"} {
+					writeFile(t, f.path(ext), readFile(t, filepath.Join(other, testHash("evil")+ext)))
+				}
+				return []string{serve(t, f.dir, nil).URL}
+			},
+			wantLog: "names pkghash " + testHash("evil"),
+		},
+		{
+			// A cache that redirects to a file:// URL (a local file of
+			// the user's) is not followed there.
+			name: "redirect to file://",
+			caches: func(t *testing.T, f *fixture) []string {
+				return []string{serve(t, f.dir, func(w http.ResponseWriter, r *http.Request) bool {
+					http.Redirect(w, r, fileURL(f.dir)+r.URL.Path, http.StatusFound)
+					return true
+				}).URL}
+			},
+			wantLog: "redirect to a scheme other than http or https: file:///",
+		},
+		{
 			name: ".info without tarball",
 			caches: func(t *testing.T, f *fixture) []string {
 				os.Remove(f.path(".tar.gz"))

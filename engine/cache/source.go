@@ -91,6 +91,7 @@ func badEntry(format string, args ...any) error {
 var (
 	errStalled       = errors.New("stalled")
 	errRedirectLoop  = errors.New("too many redirects")
+	errRedirectAway  = errors.New("redirect to a scheme other than http or https")
 	errBodyTruncated = errors.New("truncated body")
 )
 
@@ -218,7 +219,7 @@ func classifyNetError(err error) fetchKind {
 	var cert *tls.CertificateVerificationError
 	var unknownAuth x509.UnknownAuthorityError
 	var hostname x509.HostnameError
-	if errors.Is(err, errRedirectLoop) || errors.As(err, &cert) || errors.As(err, &unknownAuth) || errors.As(err, &hostname) {
+	if errors.Is(err, errRedirectLoop) || errors.Is(err, errRedirectAway) || errors.As(err, &cert) || errors.As(err, &unknownAuth) || errors.As(err, &hostname) {
 		return kindFatal
 	}
 	return kindTransient
@@ -262,6 +263,11 @@ func newHTTPClient(parallel int) *http.Client {
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 10 {
 				return fmt.Errorf("%w (%d)", errRedirectLoop, len(via))
+			}
+			// A cache's redirect is followed to another web server only,
+			// never to a local file (file://) or anything else.
+			if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+				return fmt.Errorf("%w: %s", errRedirectAway, req.URL.Redacted())
 			}
 			return nil
 		},
