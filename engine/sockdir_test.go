@@ -4,9 +4,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // deadSocket leaves a socket file no process listens on, as a killed hdo
@@ -73,5 +78,44 @@ func TestSocketDirOfRunningEngineNotStale(t *testing.T) {
 	s.close()
 	if _, err := os.Stat(s.dir); !os.IsNotExist(err) {
 		t.Errorf("socket dir %s after close: %v", s.dir, err)
+	}
+}
+
+// TestControlSocketPrivate: the socket redo-ifchange and friends talk to
+// is in a directory of this user's alone, another user cannot connect to
+// it, and a request naming no running job of this hdo is refused (the
+// red team's "control socket from another user", held; kept as a test).
+func TestControlSocketPrivate(t *testing.T) {
+	s, err := (&Engine{}).listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	fi, err := os.Lstat(s.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); fi.Mode() != os.ModeDir|0o700 || int(st.Uid) != os.Geteuid() {
+		t.Errorf("socket dir %s: mode %v, owner %d; want drwx------ and %d", s.dir, fi.Mode(), st.Uid, os.Geteuid())
+	}
+	if err := Send(s.path, &Request{Job: "1234", Op: "ifchange", Args: []string{"x"}}); err == nil || !strings.Contains(err.Error(), "HDO_JOB=1234 is not a running job of this hdo") {
+		t.Errorf("a request for no job: %v", err)
+	}
+	if os.Geteuid() != 0 {
+		return
+	}
+	// As another user (the fsuid the kernel checks, on this thread only).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	unix.Setfsuid(65534)
+	err = unix.Connect(fd, &unix.SockaddrUnix{Name: s.path})
+	unix.Setfsuid(0)
+	if err != unix.EACCES {
+		t.Errorf("another user connecting: %v, want EACCES", err)
 	}
 }
