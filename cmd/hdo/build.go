@@ -152,6 +152,9 @@ func jobPool(e *env, status engine.Status, bf *buildFlags) (*jobserver.Pool, err
 	if style != jobserver.Pipe && style != jobserver.Fifo {
 		return nil, usagef("-jobserver must be pipe or fifo, not %q", bf.style)
 	}
+	if bf.jobs < 0 {
+		return nil, usagef("-j %d: want a number of jobs, 1 or more", bf.jobs)
+	}
 	if bf.jobs > jobserver.MaxJobs {
 		return nil, usagef("-j %d: at most %d jobs run at once; use -j %d or fewer", bf.jobs, jobserver.MaxJobs, jobserver.MaxJobs)
 	}
