@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -18,15 +19,19 @@ import (
 
 // A node is one file in this run. Its mutex is held while it is being
 // evaluated, so each file is checked, and each target built, at most once
-// per run whatever the number of processes and jobs asking for it.
+// per run for redo-ifchange whatever the number of processes and jobs
+// asking for it. redo (force) builds it every time it is asked; requests
+// that come while a forced build runs, or wait together, share one.
 type node struct {
 	path string
 
-	mu    sync.Mutex
-	done  bool
-	built bool // rebuilt in this run
-	ident fingerprint.Hash
-	err   error
+	mu      sync.Mutex
+	done    bool
+	built   bool          // rebuilt in this run
+	forced  atomic.Uint64 // forced builds started in this run
+	forcing atomic.Bool   // a forced build runs now
+	ident   fingerprint.Hash
+	err     error
 }
 
 func (e *Engine) node(path string) *node {
@@ -133,10 +138,23 @@ func (e *Engine) ensure(ctx context.Context, path string, force bool, from *node
 		}
 		defer e.waits.remove(from, n)
 	}
+	asked := n.forced.Load()
+	if n.forcing.Load() && asked > 0 {
+		asked-- // the build running now will do for this request
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.done && (!force || n.built) {
+	switch {
+	case n.done && !force:
 		return n.ident, n.err
+	case force && n.forced.Load() > asked:
+		// A forced build that ran when this request came, or started
+		// since, is done: requests waiting together share it.
+		return n.ident, n.err
+	case force:
+		n.forced.Add(1)
+		n.forcing.Store(true)
+		defer n.forcing.Store(false)
 	}
 	n.ident, n.err = e.evaluate(ctx, n, force)
 	n.done = true
