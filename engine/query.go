@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -54,7 +55,7 @@ func (e *Engine) Why(rel string) (Reason, error) {
 func (e *Engine) OOD() ([]string, error) {
 	memo := map[string]*whyMemo{}
 	var out []string
-	for _, t := range e.Targets() {
+	for _, t := range e.listRecords(func(r *state.Record) bool { return r.Target }) {
 		r, _, err := e.why(t, memo)
 		var nr *ErrNoRule
 		if err != nil && !errors.As(err, &nr) {
@@ -148,9 +149,16 @@ func (e *Engine) why1(rel string, memo map[string]*whyMemo) (Reason, fingerprint
 	return Reason{}, rec.Ident(), nil
 }
 
-// Targets lists every file hdo has built, sorted.
+// Targets lists the files hdo has built that exist, sorted (a target
+// whose build failed, or that was removed since, is not listed).
 func (e *Engine) Targets() []string {
-	return e.listRecords(func(r *state.Record) bool { return r.Target })
+	var out []string
+	for _, t := range e.listRecords(func(r *state.Record) bool { return r.Target }) {
+		if _, err := os.Lstat(e.Abs(t)); err == nil {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // Sources lists every recorded file that is not a target, sorted.
