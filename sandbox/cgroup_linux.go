@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -57,7 +58,7 @@ type hierarchy struct {
 // limit asked for in unenforced.
 func newBuildCgroup(memoryMax, pidsMax int64) (*buildCgroup, error) {
 	cg := new(buildCgroup)
-	hs, err := hierarchies()
+	hs, err := ownHierarchies()
 	if err != nil {
 		hs = nil // no cgroups to use: the namespace alone
 	}
@@ -185,6 +186,11 @@ func writeCgroupFile(dir, name string, v int64) error {
 	}
 	return nil
 }
+
+// ownHierarchies is hierarchies, read once per process: hdo's cgroups do
+// not move while it runs, and every build would otherwise parse the whole
+// mount table again.
+var ownHierarchies = sync.OnceValues(hierarchies)
 
 // hierarchies returns the cgroup hierarchies hdo's process is in and where
 // its cgroup is in each, from /proc/self/cgroup and /proc/self/mountinfo.

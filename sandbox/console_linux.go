@@ -59,19 +59,19 @@ func openConsole(sock, buildID int) (int, error) {
 func receiveConsole(sock *os.File) (*os.File, error) {
 	buf := make([]byte, len(consoleMagic)+1)
 	oob := make([]byte, unix.CmsgSpace(4))
-	var n, oobn int
-	var err error
 	rc, err := sock.SyscallConn()
 	if err != nil {
 		return nil, err
 	}
-	if cerr := rc.Control(func(fd uintptr) {
-		n, oobn, _, _, err = unix.Recvmsg(int(fd), buf, oob, unix.MSG_CMSG_CLOEXEC)
-	}); cerr != nil {
-		return nil, cerr
-	}
-	if err != nil {
+	var n, oobn int
+	var rerr error
+	if err := rc.Control(func(fd uintptr) {
+		n, oobn, _, _, rerr = unix.Recvmsg(int(fd), buf, oob, unix.MSG_CMSG_CLOEXEC)
+	}); err != nil {
 		return nil, err
+	}
+	if rerr != nil {
+		return nil, rerr
 	}
 	fds, perr := parseRights(oob[:oobn])
 	if perr != nil || len(fds) != 1 || string(buf[:n]) != consoleMagic {

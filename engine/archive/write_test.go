@@ -69,11 +69,6 @@ func TestWriteTarGzEntries(t *testing.T) {
 	if _, err := WriteTarGz(&buf, dir); err != nil {
 		t.Fatal(err)
 	}
-	zr, err := gzip.NewReader(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
 	type ent struct {
 		Name, Link string
 		Mode       int64
@@ -81,14 +76,7 @@ func TestWriteTarGzEntries(t *testing.T) {
 		Mtime      int64
 	}
 	var got []ent
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, h := range tarHeaders(t, buf.Bytes()) {
 		got = append(got, ent{h.Name, h.Linkname, h.Mode, h.Uid, h.Gid, h.ModTime.Unix()})
 	}
 	want := []ent{
@@ -175,20 +163,8 @@ func TestWriteTarGzHardLinks(t *testing.T) {
 	if n := b1.Len(); n > 2<<20 {
 		t.Errorf("tarball is %d bytes, want about 1 MiB: the links were copied", n)
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(b1.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := tar.NewReader(zr)
 	links := 0
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, h := range tarHeaders(t, b1.Bytes()) {
 		if h.Typeflag == tar.TypeLink {
 			links++
 			if h.Linkname != "a/big" {
@@ -299,5 +275,26 @@ func TestWriteTarGzOddNames(t *testing.T) {
 		if got, err := os.Readlink(filepath.Join(out, n)); err != nil || got != target {
 			t.Errorf("%s -> %q, %v; want %q", n, got, err, target)
 		}
+	}
+}
+
+// tarHeaders returns the headers of the gzipped tar stream gz, in order.
+func tarHeaders(t *testing.T, gz []byte) []*tar.Header {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	var hs []*tar.Header
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return hs
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs = append(hs, h)
 	}
 }
