@@ -77,6 +77,24 @@ func Of(path string) (Stat, error) {
 	return fromSys(&st), nil
 }
 
+// Lstat is Of for path itself: a symlink is not followed.
+func Lstat(path string) (Stat, error) {
+	var st syscall.Stat_t
+	for {
+		err := syscall.Lstat(path, &st)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			if err == syscall.ENOENT || err == syscall.ENOTDIR {
+				return Stat{}, nil
+			}
+			return Stat{}, &fs.PathError{Op: "lstat", Path: path, Err: err}
+		}
+		return fromSys(&st), nil
+	}
+}
+
 func fromSys(st *syscall.Stat_t) Stat {
 	return Stat{
 		Exists: true,
