@@ -8,7 +8,7 @@ import (
 )
 
 // A record's blob: version byte 2, flags byte (1 exists, 2 always,
-// 4 building, 8 has stamp, 16 target, 32 listing), uvarint-length-prefixed
+// 4 building, 8 has stamp, 16 target, 32 listing, 64 failed), uvarint-length-prefixed
 // path and rule, varints size, mtime, ctime, ino, mode, recorded, build id,
 // built; 32 hash bytes; 32 stamp bytes if flagged; a listing if flagged
 // (uvarint count, then per entry: type byte, uvarint name length, name);
@@ -24,6 +24,7 @@ const (
 	flagStamp
 	flagTarget
 	flagListing
+	flagFailed
 )
 
 const blobVersion = 2
@@ -45,7 +46,7 @@ func encode(r *Record) []byte {
 		flag byte
 	}{
 		{r.Stat.Exists, flagExists}, {r.Always, flagAlways}, {r.Building, flagBuilding},
-		{r.Stamp != (fingerprint.Hash{}), flagStamp}, {r.Target, flagTarget}, {r.Listing != nil, flagListing},
+		{r.Stamp != (fingerprint.Hash{}), flagStamp}, {r.Target, flagTarget}, {r.Listing != nil, flagListing}, {r.Failed, flagFailed},
 	} {
 		if f.on {
 			flags |= f.flag
@@ -129,6 +130,7 @@ func decode(r *Record, b []byte) error {
 	r.Always = flags&flagAlways != 0
 	r.Building = flags&flagBuilding != 0
 	r.Target = flags&flagTarget != 0
+	r.Failed = flags&flagFailed != 0
 	r.Stat.Size, r.Stat.Mtime, r.Stat.Ctime = d.varint(), d.varint(), d.varint()
 	r.Stat.Ino, r.Stat.Mode = uint64(d.varint()), uint32(d.varint())
 	r.Recorded, r.BuildID, r.Built = d.varint(), d.varint(), d.varint()

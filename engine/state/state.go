@@ -56,6 +56,7 @@ type Record struct {
 	Rule     string           // rule that built it: e.g. default.out.do or builtin:pkghash/1
 	Always   bool             // redo-always: out of date on every run
 	Building bool             // a build started and did not finish: never fresh
+	Failed   bool             // the last build failed; Stat is the file it left
 	Stamp    fingerprint.Hash // redo-stamp identity, if the script called redo-stamp
 	Deps     []Dep
 	BuildID  int64 // changes on every completed build; tells one process another built it

@@ -23,6 +23,7 @@ func TestRoundTrip(t *testing.T) {
 		{Path: "a.out", Target: true, Rule: "default.out.do", Always: true, Stamp: fingerprint.Stamp([]byte("s")), BuildID: -5, Built: 7,
 			Deps: []Dep{{Path: "src/a.in", Kind: IfChange, Hash: fingerprint.HashBytes([]byte("abc"))}, {Path: "cfg", Kind: IfCreate}}},
 		{Path: "b.out", Target: true, Building: true},
+		{Path: "c.out", Target: true, Failed: true, Stat: fingerprint.Stat{Exists: true, Size: 1}},
 		{Path: "src/", Stat: fingerprint.Stat{Exists: true, Mode: 0o40755}, Listing: []Entry{{Name: "a.in", Type: 8}, {Name: "default.do", Type: 10}}},
 		{Path: "empty/", Listing: []Entry{}},
 	}
