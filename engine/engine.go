@@ -219,13 +219,25 @@ func (e *Engine) Root() string { return e.root }
 
 // Rel converts a path (absolute, or relative to cwd) to the root-relative,
 // slash-separated form the engine uses as a target's name.
+//
+// A ".." is resolved as the kernel does (see kernelPath).
 func (e *Engine) Rel(cwd, p string) (string, error) {
 	if !filepath.IsAbs(p) {
-		p = filepath.Join(cwd, p)
+		p = cwd + "/" + p
 	}
-	rel, err := filepath.Rel(e.root, filepath.Clean(p))
+	abs, resolved := kernelPath(p)
+	rel, err := filepath.Rel(e.root, abs)
 	if err != nil {
 		return "", err
+	}
+	if resolved && (rel == ".." || strings.HasPrefix(rel, "../")) {
+		// Resolved through a symlink out of the root's spelling: the
+		// root may be spelled through one too.
+		if real, err := filepath.EvalSymlinks(e.root); err == nil && real != e.root {
+			if r, err := filepath.Rel(real, abs); err == nil && r != ".." && !strings.HasPrefix(r, "../") {
+				rel = r
+			}
+		}
 	}
 	rel = filepath.ToSlash(rel)
 	if rel == "." {
