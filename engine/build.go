@@ -150,6 +150,9 @@ func escapeUp(rel string) string {
 
 // Log returns the stderr of target's last build.
 func (e *Engine) Log(rel string) ([]byte, error) {
+	if e.db == nil {
+		return nil, fmt.Errorf("%s: no log (never built here)", rel)
+	}
 	b, err := e.db.Dir.ReadFile(logName(rel))
 	if errors.Is(err, os.ErrNotExist) {
 		if rec := e.record(rel); rec != nil && rec.Target {

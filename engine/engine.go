@@ -157,14 +157,18 @@ func New(cfg Config) (*Engine, error) {
 		}
 		cfg.Exe = exe
 	}
-	db, err := state.Open(cfg.Root, cfg.Status.Warn)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := db.LoadAll()
-	if err != nil {
-		db.Close()
-		return nil, err
+	var db *state.DB
+	recs := map[string]*state.Record{}
+	if _, err := os.Lstat(filepath.Join(cfg.Root, state.Dir)); err == nil || !cfg.ReadOnly {
+		// A query of a tree never built here knows nothing and makes no
+		// state; anything else opens (or creates) it.
+		if db, err = state.Open(cfg.Root, cfg.Status.Warn); err != nil {
+			return nil, err
+		}
+		if recs, err = db.LoadAll(); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	e := &Engine{
 		cfg:   cfg,
@@ -181,6 +185,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.ReadOnly {
 		return e, nil
 	}
+	var err error
 	if e.locks, err = newLocker(db.Dir); err != nil {
 		db.Close()
 		return nil, err
@@ -207,6 +212,9 @@ func (e *Engine) Close() error {
 	}
 	if e.locks != nil {
 		e.locks.close()
+	}
+	if e.db == nil {
+		return err
 	}
 	if cerr := e.db.Close(); err == nil {
 		err = cerr
@@ -381,6 +389,9 @@ func (e *Engine) flush() error {
 	}
 	e.dirty = map[string]*state.Record{}
 	e.recMu.Unlock()
+	if e.db == nil {
+		return nil // read-only, and no state to update
+	}
 	return e.db.PutObserved(nil, recs)
 }
 

@@ -220,7 +220,7 @@ func (e *Engine) reload(rel string) (*state.Record, error) {
 	e.recMu.Lock()
 	_, pending := e.dirty[rel]
 	e.recMu.Unlock()
-	if pending {
+	if pending || e.db == nil {
 		return e.record(rel), nil
 	}
 	fresh, err := e.db.Get(rel)
