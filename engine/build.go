@@ -92,6 +92,7 @@ func (e *Engine) build(ctx context.Context, n *node, r rule, rec *state.Record, 
 	j.release()
 	if err != nil {
 		e.failed.Store(true)
+		e.putFailed(started)
 		if isReported(err) {
 			// A dependency failed and said so: one line per failure.
 			e.cfg.Status.Done(rel, nil)
@@ -126,6 +127,30 @@ func (e *Engine) build(ctx context.Context, n *node, r rule, rec *state.Record, 
 	e.built.Add(1)
 	e.cfg.Status.Done(rel, nil)
 	return done.Ident(), nil
+}
+
+// putFailed records that the build begun with the record started failed,
+// and the file it left at the target's path (the previous output, or
+// none): a file that appears there later is the user's, not a leftover.
+func (e *Engine) putFailed(started *state.Record) {
+	rel := started.Path
+	e.forget(rel)
+	fs, err := e.fingerprint(rel)
+	if err != nil {
+		return // the record says Building: the next run rebuilds it
+	}
+	failed := *started
+	failed.Building, failed.Failed = false, true
+	if fs.stat != started.Stat {
+		h, err := fingerprint.HashFile(e.Abs(rel), fs.stat)
+		if err != nil {
+			return
+		}
+		failed.Stat, failed.Hash, failed.Recorded = fs.stat, h, fs.at
+	}
+	if err := e.putTarget(&failed); err != nil {
+		e.warn("%s: %v", Quote(rel), err)
+	}
 }
 
 // logName is where the stderr of target's last build is kept, relative

@@ -259,7 +259,12 @@ func (e *Engine) kept(rel string, fs *fileState, rec *state.Record) (bool, finge
 	if !changed || err != nil {
 		return false, fingerprint.Hash{}, err
 	}
-	e.warnOnceFor("kept:"+rel, "%s was modified outside hdo; keeping your version (hdo -f %s rebuilds it)", Quote(rel), Quote(rel))
+	if rec.Failed && !rec.Stat.Exists {
+		// Made where a failed build left nothing.
+		e.warnOnceFor("kept:"+rel, "%s exists and was not built by hdo; using it as a source (hdo -f %s rebuilds it)", Quote(rel), Quote(rel))
+	} else {
+		e.warnOnceFor("kept:"+rel, "%s was modified outside hdo; keeping your version (hdo -f %s rebuilds it)", Quote(rel), Quote(rel))
+	}
 	return true, h, nil
 }
 
@@ -348,7 +353,9 @@ func cheapReason(r rule, rec *state.Record, fs *fileState) string {
 	case rec == nil || !rec.Target:
 		return "never built"
 	case rec.Building:
-		return "its last build failed or was interrupted"
+		return "its last build was interrupted"
+	case rec.Failed:
+		return "its last build failed"
 	case rec.Rule != r.ID:
 		return fmt.Sprintf("its rule changed from %s to %s", rec.Rule, r.ID)
 	case rec.Always:

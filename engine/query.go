@@ -114,6 +114,9 @@ func (e *Engine) why1(rel string, memo map[string]*whyMemo) (Reason, fingerprint
 		if err != nil {
 			return Reason{}, h, err
 		}
+		if rec.Failed && !rec.Stat.Exists {
+			return Reason{Note: "exists but was not built by hdo (its last build failed); used as a source"}, h, nil
+		}
 		if !rec.Stat.Exists || h != rec.Hash {
 			return Reason{Note: "modified outside hdo; kept, hdo -f rebuilds it"}, h, nil
 		}
