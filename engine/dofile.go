@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,7 +27,9 @@ func (e *Engine) runDo(ctx context.Context, j *Job, r rule) error {
 	doAbs := e.Abs(r.Do)
 	dir := filepath.Dir(doAbs)
 	target := e.Abs(j.Target)
-	before, err := fingerprint.Of(target)
+	// The target itself, not what it points to: a symlink a script
+	// installed through $3 may point at a file the script rewrites.
+	before, err := fingerprint.Lstat(target)
 	if err != nil {
 		return err
 	}
@@ -35,7 +38,9 @@ func (e *Engine) runDo(ctx context.Context, j *Job, r rule) error {
 	if err != nil {
 		return err
 	}
-	stdout, err := os.OpenFile(j.Out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	// Read and write: should the script remove the directory it is in,
+	// the output is still there to be read back through this descriptor.
+	stdout, err := os.OpenFile(j.Out, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
 	if err != nil {
 		return err
 	}
@@ -71,7 +76,7 @@ func (e *Engine) runDo(ctx context.Context, j *Job, r rule) error {
 		return fmt.Errorf("%s: %w", Quote(r.Do), waitErr)
 	}
 
-	after, err := fingerprint.Of(target)
+	after, err := fingerprint.Lstat(target)
 	if err != nil {
 		return err
 	}
@@ -90,11 +95,40 @@ func (e *Engine) runDo(ctx context.Context, j *Job, r rule) error {
 	case has3:
 		return install(out3, target)
 	case st.Size() > 0:
-		return install(j.Out, target)
+		out, err := keptOutput(stdout, j.Out, target)
+		if err != nil {
+			return fmt.Errorf("%s: its output to stdout: %w", Quote(r.Do), err)
+		}
+		return install(out, target)
 	default:
 		os.Remove(j.Out)
 		return install(j.Out, target) // no output: the target is removed
 	}
+}
+
+// keptOutput returns the path of the script's stdout capture, f, opened at
+// path. If the script removed it (with the directory it was in), its
+// content is copied from f to a new file next to target.
+func keptOutput(f *os.File, path, target string) (string, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if cur, err := f.Stat(); err == nil && os.SameFile(fi, cur) {
+			return path, nil
+		}
+	}
+	tmp := tempName(target, "out")
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+	if err != nil {
+		return "", fmt.Errorf("the script removed it; cannot keep it: %w", err)
+	}
+	_, err = io.Copy(out, io.NewSectionReader(f, 0, 1<<62))
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return tmp, nil
 }
 
 // doCommand returns the command line that runs a .do script: its #!
