@@ -13,9 +13,9 @@ import (
 )
 
 // build runs the target's rule and installs its output atomically.
-func (e *Engine) build(ctx context.Context, n *node, r rule, rec *state.Record, force bool) (fingerprint.Hash, error) {
+func (e *Engine) build(ctx context.Context, n *node, r rule, rec *state.Record, force bool, rq *request) (fingerprint.Hash, error) {
 	rel := n.path
-	if e.failed.Load() && !e.cfg.KeepGoing {
+	if rq.stopped() {
 		return fingerprint.Hash{}, &ErrFailed{Path: rel, Err: errStopped}
 	}
 	if err := ctx.Err(); err != nil {
@@ -43,7 +43,7 @@ func (e *Engine) build(ctx context.Context, n *node, r rule, rec *state.Record, 
 		if err != nil {
 			return fingerprint.Hash{}, err
 		}
-		if reason, err := e.outOfDate(ctx, n, r, fresh, fs); err == nil && reason == "" {
+		if reason, err := e.outOfDate(ctx, n, r, fresh, fs, rq); err == nil && reason == "" {
 			return fresh.Ident(), nil
 		}
 		rec = fresh
@@ -62,7 +62,7 @@ func (e *Engine) build(ctx context.Context, n *node, r rule, rec *state.Record, 
 		return fingerprint.Hash{}, err
 	}
 
-	j, err := e.newJob(ctx, n, r)
+	j, err := e.newJob(ctx, n, r, rq.caller)
 	if err != nil {
 		return fingerprint.Hash{}, err
 	}
@@ -73,7 +73,7 @@ func (e *Engine) build(ctx context.Context, n *node, r rule, rec *state.Record, 
 	}
 	if r.Do != "" {
 		// The script is an input like any other.
-		h, err := e.ensure(ctx, r.Do, false, n)
+		h, err := e.ensure(ctx, r.Do, false, n, newRequest(rq.caller, rq))
 		if err != nil {
 			j.release()
 			return fingerprint.Hash{}, err
@@ -91,7 +91,6 @@ func (e *Engine) build(ctx context.Context, n *node, r rule, rec *state.Record, 
 	}
 	j.release()
 	if err != nil {
-		e.failed.Store(true)
 		e.putFailed(started)
 		if isReported(err) {
 			// A dependency failed and said so: one line per failure.

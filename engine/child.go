@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 )
 
 // Commands is every name hdo answers to as a multicall binary; inside .do
@@ -20,12 +22,20 @@ var Commands = []string{
 
 // Request is what a redo-* command inside a .do script asks of the hdo
 // that runs the script. Paths are as the script gave them, relative to Cwd.
+// The command's stderr travels with it (see Send).
 type Request struct {
 	Job  string   // HDO_JOB of the script
 	Op   string   // ifchange, redo, ifcreate, always, stamp
 	Cwd  string   // absolute
 	Args []string // paths
 	Data []byte   // redo-stamp's stdin
+
+	// Env is the command's environment: the scripts its request runs get
+	// it (nil: the requesting script's own).
+	Env       []string
+	KeepGoing bool // -k: keep going past a failure, for what this call builds
+	Trace     bool // -x: trace the scripts this call runs
+	Jobs      int  // -j N, if given: reported as not applicable
 }
 
 // Response answers a Request.
@@ -120,18 +130,76 @@ func (s *server) accept(e *Engine) {
 
 func (s *server) handle(e *Engine, c net.Conn) {
 	defer c.Close()
-	var req Request
-	if err := json.NewDecoder(io.LimitReader(c, 64<<20)).Decode(&req); err != nil {
+	req, stderr, err := readRequest(c)
+	if err != nil {
 		return
 	}
+	if stderr != nil {
+		defer stderr.Close()
+	}
 	resp := Response{}
-	if err := s.do(e, &req); err != nil {
+	if err := s.do(e, req, stderr); err != nil {
 		resp.Err = err.Error()
 	}
 	json.NewEncoder(c).Encode(resp)
 }
 
-func (s *server) do(e *Engine, req *Request) error {
+// readRequest reads a request that Send sent, and the stderr passed with
+// it (nil if none was).
+func readRequest(c net.Conn) (*Request, *os.File, error) {
+	first, stderr, err := readStderr(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	var req Request
+	in := io.MultiReader(bytes.NewReader(first), io.LimitReader(c, 64<<20))
+	if err := json.NewDecoder(in).Decode(&req); err != nil {
+		if stderr != nil {
+			stderr.Close()
+		}
+		return nil, nil, err
+	}
+	return &req, stderr, nil
+}
+
+// readStderr reads the first bytes of a request and the stderr passed
+// with them, if any.
+func readStderr(c net.Conn) ([]byte, *os.File, error) {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return nil, nil, errors.New("not a unix socket")
+	}
+	b := make([]byte, firstChunk)
+	oob := make([]byte, syscall.CmsgSpace(4*4))
+	n, oobn, _, _, err := uc.ReadMsgUnix(b, oob)
+	if err != nil {
+		return nil, nil, err
+	}
+	msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
+	if err != nil {
+		return nil, nil, err
+	}
+	var f *os.File
+	for _, m := range msgs {
+		fds, err := syscall.ParseUnixRights(&m)
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			if f == nil {
+				f = os.NewFile(uintptr(fd), "stderr of redo")
+			} else {
+				syscall.Close(fd)
+			}
+		}
+	}
+	return b[:n], f, nil
+}
+
+// firstChunk is how much of a request travels with the stderr passed.
+const firstChunk = 16 << 10
+
+func (s *server) do(e *Engine, req *Request, stderr *os.File) error {
 	// Whatever the script did before asking (echo x > inp; redo-ifchange
 	// inp) is to be seen.
 	e.changed()
@@ -150,7 +218,11 @@ func (s *server) do(e *Engine, req *Request) error {
 	}
 	switch req.Op {
 	case "ifchange", "redo":
-		return j.IfChange(e.ctx, req.Op == "redo", paths...)
+		if req.Jobs > 0 {
+			e.warnOnceFor("nested -j", "%s -j %d in a .do script: hdo runs every job of this tree under the top-level hdo's jobserver (%s); -j ignored",
+				opCommand(req.Op), req.Jobs, plural(e.jobs.Limit(), "job"))
+		}
+		return j.ifChange(e.ctx, req.Op == "redo", j.callerFor(req, stderr), paths)
 	case "ifcreate":
 		return j.IfCreate(paths...)
 	case "always":
@@ -163,16 +235,70 @@ func (s *server) do(e *Engine, req *Request) error {
 	return fmt.Errorf("unknown request %q", req.Op)
 }
 
+// opCommand names the redo* command that sends op.
+func opCommand(op string) string {
+	if op == "redo" {
+		return "redo"
+	}
+	return "redo-" + op
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, what)
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// callerFor is the caller of a request from the job's script: the redo*
+// process with its environment, its stderr and its flags, inheriting the
+// job's own.
+func (j *Job) callerFor(req *Request, stderr *os.File) *caller {
+	c := *j.caller
+	if req.Env != nil {
+		c.env = req.Env
+	}
+	c.keepGoing = c.keepGoing || req.KeepGoing
+	c.trace = c.trace || req.Trace
+	if stderr != nil {
+		switch id := fileID(stderr); {
+		case id == j.pipe:
+			// The script's own stderr: its children's messages go where
+			// its own do, not into its log as well.
+		case j.e.stderrID != (pipeID{}) && id == j.e.stderrID:
+			c.stderr = j.e.cfg.Status.Writer()
+		default:
+			c.stderr = ignoreErrors{stderr}
+		}
+	}
+	return &c
+}
+
 // Send sends a request to the hdo listening at sock (HDO_SOCK) and returns
-// its answer as an error.
-func Send(sock string, req *Request) error {
+// its answer as an error. stderr, if not nil, is passed along: the builds
+// the request runs write their messages to it.
+func Send(sock string, req *Request, stderr *os.File) error {
 	c, err := net.Dial("unix", sock)
 	if err != nil {
 		return fmt.Errorf("cannot reach the hdo running this script (HDO_SOCK=%s): %w", sock, err)
 	}
 	defer c.Close()
-	if err := json.NewEncoder(c).Encode(req); err != nil {
+	msg, err := json.Marshal(req)
+	if err != nil {
 		return err
+	}
+	var oob []byte
+	if stderr != nil {
+		oob = syscall.UnixRights(int(stderr.Fd()))
+	}
+	// One write for the descriptor and the first bytes, the rest after.
+	first := msg[:min(len(msg), firstChunk)]
+	n, _, err := c.(*net.UnixConn).WriteMsgUnix(first, oob, nil)
+	if err == nil && n < len(msg) {
+		_, err = c.Write(msg[n:])
+	}
+	if err != nil {
+		return fmt.Errorf("the hdo running this script went away: %w", err)
 	}
 	var resp Response
 	if err := json.NewDecoder(c).Decode(&resp); err != nil {
@@ -182,4 +308,26 @@ func Send(sock string, req *Request) error {
 		return errors.New(resp.Err)
 	}
 	return nil
+}
+
+// pipeID identifies an open file: its device and inode.
+type pipeID struct{ dev, ino uint64 }
+
+// fileID returns f's identity, or the zero pipeID if it cannot be had.
+func fileID(f *os.File) pipeID {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return pipeID{}
+	}
+	return pipeID{uint64(st.Dev), st.Ino}
+}
+
+// ignoreErrors writes to a redo* caller's stderr, which may be closed
+// before the build ends (redo x 2>&1 | head -1): the build and its log go
+// on regardless.
+type ignoreErrors struct{ w io.Writer }
+
+func (i ignoreErrors) Write(p []byte) (int, error) {
+	i.w.Write(p)
+	return len(p), nil
 }

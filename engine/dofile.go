@@ -47,23 +47,43 @@ func (e *Engine) runDo(ctx context.Context, j *Job, r rule) error {
 	defer stdout.Close()
 	defer os.RemoveAll(out3)
 
-	argv, err := e.doCommand(doAbs, r.Arg1, r.Arg2, arg3)
+	argv, err := e.doCommand(doAbs, r.Arg1, r.Arg2, arg3, j.caller.trace)
 	if err != nil {
 		return err
 	}
+	// The script's stderr is a pipe of ours, so that a redo* call writing
+	// to it can be told from one whose stderr the script redirected.
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	j.pipe = fileID(errW)
+	copied := make(chan struct{})
+	go func() {
+		io.Copy(j.Log, errR)
+		errR.Close()
+		close(copied)
+	}()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Stdout = stdout
-	cmd.Stderr = j.Log
+	cmd.Stderr = errW
 	files, _ := e.jobs.Files(3)
 	cmd.ExtraFiles = files
-	cmd.Env = e.scriptEnv("HDO_SOCK="+e.srv.path, "HDO_JOB="+j.id)
+	cmd.Env = e.scriptEnv(j.caller.env, dir, "HDO_SOCK="+e.srv.path, "HDO_JOB="+j.id)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	e.srv.jobs.Store(j.id, j)
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	errW.Close()
+	if err != nil {
+		errR.Close()
+		<-copied
 		return fmt.Errorf("%s: %w", Quote(r.Do), err)
 	}
 	waitErr := waitCancel(ctx, cmd)
+	// Wait, as exec does, until every process holding the script's
+	// stderr is gone.
+	<-copied
 	e.changed() // the script may have made or removed any file
 	if lw, ok := j.Log.(*lineWriter); ok {
 		lw.Flush()
@@ -133,7 +153,7 @@ func keptOutput(f *os.File, path, target string) (string, error) {
 
 // doCommand returns the command line that runs a .do script: its #!
 // interpreter if it has one, else sh -e (sh -e -x with -x).
-func (e *Engine) doCommand(do, arg1, arg2, arg3 string) ([]string, error) {
+func (e *Engine) doCommand(do, arg1, arg2, arg3 string, trace bool) ([]string, error) {
 	f, err := os.Open(do)
 	if err != nil {
 		return nil, err
@@ -155,7 +175,7 @@ func (e *Engine) doCommand(do, arg1, arg2, arg3 string) ([]string, error) {
 		return append(argv, base, arg1, arg2, arg3), nil
 	}
 	flags := "-e"
-	if e.cfg.Trace {
+	if trace {
 		flags = "-ex"
 	}
 	return []string{"sh", flags, base, arg1, arg2, arg3}, nil

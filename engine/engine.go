@@ -98,9 +98,9 @@ type Engine struct {
 	recompMu   sync.Mutex
 	recomputed map[string][]string // why -> targets recomputed for it (see foreign)
 
-	failed   atomic.Bool
 	built    atomic.Int64
 	warnOnce sync.Map
+	stderrID pipeID // the file cfg.Stderr writes to, if it is one
 }
 
 // FindRoot returns the tree root for a process in dir: $HDO_ROOT, else the
@@ -182,6 +182,9 @@ func New(cfg Config) (*Engine, error) {
 		dirs:  map[string]*dirListing{},
 	}
 	e.waits.init()
+	if f, ok := cfg.Stderr.(*os.File); ok {
+		e.stderrID = fileID(f)
+	}
 	if cfg.ReadOnly {
 		return e, nil
 	}
@@ -410,13 +413,14 @@ func (e *Engine) putTarget(r *state.Record) error {
 	return e.db.PutObserved(recs[:1], recs[1:])
 }
 
-// Env returns the environment for scripts: cfg.Env with hdo's variables.
-func (e *Engine) scriptEnv(extra ...string) []string {
-	drop := map[string]bool{"HDO_SOCK": true, "HDO_JOB": true, "HDO_ROOT": true, "MAKEFLAGS": true, "MFLAGS": true, "PATH": true}
-	var env []string
+// scriptEnv returns the environment for a script run in dir for caller
+// env: env with hdo's variables, its PATH first, PWD the script's dir.
+func (e *Engine) scriptEnv(env []string, dir string, extra ...string) []string {
+	drop := map[string]bool{"HDO_SOCK": true, "HDO_JOB": true, "HDO_ROOT": true, "MAKEFLAGS": true, "MFLAGS": true, "PATH": true, "PWD": true}
+	var out []string
 	path := ""
 	makeflags := ""
-	for _, kv := range e.cfg.Env {
+	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
 		if k == "PATH" {
 			path = v
@@ -425,18 +429,21 @@ func (e *Engine) scriptEnv(extra ...string) []string {
 			makeflags = v
 		}
 		if !drop[k] {
-			env = append(env, kv)
+			out = append(out, kv)
 		}
 	}
 	bin := filepath.Join(e.root, state.Dir, "bin")
-	if path == "" {
+	sep := string(os.PathListSeparator)
+	switch {
+	case path == "":
 		path = bin
-	} else {
-		path = bin + string(os.PathListSeparator) + path
+	case path != bin && !strings.HasPrefix(path, bin+sep):
+		// A redo* call in a script passes on the PATH it was given.
+		path = bin + sep + path
 	}
-	env = append(env, "PATH="+path, "HDO_ROOT="+e.root)
+	out = append(out, "PATH="+path, "HDO_ROOT="+e.root, "PWD="+dir)
 	if e.jobs != nil {
-		env = append(env, "MAKEFLAGS="+e.jobs.MakeFlags(makeflags, 3))
+		out = append(out, "MAKEFLAGS="+e.jobs.MakeFlags(makeflags, 3))
 	}
-	return append(env, extra...)
+	return append(out, extra...)
 }

@@ -103,7 +103,7 @@ func TestSourceChange(t *testing.T) {
 	os.Chtimes(p, old, old)
 	ident := func() fingerprint.Hash {
 		e := newTestEngine(t, root)
-		h, err := e.ensure(context.Background(), "f", false, nil)
+		h, err := e.ensure(context.Background(), "f", false, nil, newRequest(e.topCaller(), nil))
 		if err != nil {
 			t.Fatal(err)
 		}

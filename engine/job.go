@@ -34,10 +34,12 @@ type Job struct {
 	// not reuse an existing output.
 	Forced bool
 
-	e    *Engine
-	node *node
-	id   string
-	log  *lazyLog
+	e      *Engine
+	node   *node
+	caller *caller // who asked for the build: its env, stderr and flags
+	id     string
+	log    *lazyLog
+	pipe   pipeID // the script's stderr pipe, once it runs
 
 	mu     sync.Mutex
 	deps   []state.Dep
@@ -51,7 +53,7 @@ type Job struct {
 	waiting int
 }
 
-func (e *Engine) newJob(ctx context.Context, n *node, r rule) (*Job, error) {
+func (e *Engine) newJob(ctx context.Context, n *node, r rule, c *caller) (*Job, error) {
 	abs := e.Abs(n.path)
 	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
 		return nil, err
@@ -62,11 +64,12 @@ func (e *Engine) newJob(ctx context.Context, n *node, r rule) (*Job, error) {
 		Out:    tempName(abs, "out"),
 		e:      e,
 		node:   n,
+		caller: c,
 		id:     fmt.Sprintf("%x", rand.Uint64()),
 		log:    logf,
 		depIdx: map[string]int{},
 	}
-	j.Log = &lineWriter{w: io.MultiWriter(logf, e.cfg.Status.Writer())}
+	j.Log = &lineWriter{w: io.MultiWriter(logf, c.stderr)}
 	removeStale(abs)
 	return j, nil
 }
@@ -205,20 +208,24 @@ func (j *Job) addDep(d state.Dep) {
 // records that the target depends on their current content (redo-ifchange).
 // With force they are rebuilt (redo).
 func (j *Job) IfChange(ctx context.Context, force bool, paths ...string) error {
+	return j.ifChange(ctx, force, j.caller, paths)
+}
+
+// ifChange is IfChange for caller c: a redo* process of the job's script.
+func (j *Job) ifChange(ctx context.Context, force bool, c *caller, paths []string) error {
 	j.beginWait()
-	hashes := make([]fingerprint.Hash, len(paths))
-	errs := make([]error, len(paths))
-	j.e.each(len(paths), func(i int) {
-		hashes[i], errs[i] = j.e.ensure(ctx, paths[i], force, j.node)
-	})
+	hashes, errs := j.e.ensureAll(ctx, paths, force, j.node, newRequest(c, nil), nil)
 	if err := j.endWait(ctx); err != nil {
 		return err
 	}
-	var failed []string
+	var failed, stopped []string
 	for i, p := range paths {
 		switch {
 		case errs[i] == nil:
 			j.addDep(state.Dep{Path: p, Kind: state.IfChange, Hash: hashes[i]})
+		case errors.Is(errs[i], errStopped):
+			stopped = append(stopped, p)
+			errs[i] = nil
 		case isReported(errs[i]):
 			// Already shown where it happened: say only which failed.
 			failed = append(failed, p)
@@ -228,8 +235,15 @@ func (j *Job) IfChange(ctx context.Context, force bool, paths ...string) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	var msg []string
 	if len(failed) > 0 {
-		return &reported{fmt.Errorf("%s failed", strings.Join(failed, ", "))}
+		msg = append(msg, strings.Join(failed, ", ")+" failed")
+	}
+	if len(stopped) > 0 {
+		msg = append(msg, strings.Join(stopped, ", ")+" not built (-k builds them anyway)")
+	}
+	if len(msg) > 0 {
+		return &reported{errors.New(strings.Join(msg, "; "))}
 	}
 	return nil
 }

@@ -102,10 +102,7 @@ var errStopped = errors.New("not built: an earlier target failed (use -k to keep
 // first error, having waited for every target.
 func (e *Engine) Build(ctx context.Context, targets []string, force bool) error {
 	e.ctx = ctx
-	errs := make([]error, len(targets))
-	e.each(len(targets), func(i int) {
-		_, errs[i] = e.ensure(ctx, targets[i], force, nil)
-	})
+	_, errs := e.ensureAll(ctx, targets, force, nil, newRequest(e.topCaller(), nil), nil)
 	e.reportRecomputed()
 	if err := e.flush(); err != nil {
 		return err
@@ -126,9 +123,10 @@ func (e *Engine) Build(ctx context.Context, targets []string, force bool) error 
 	return nil
 }
 
-// ensure brings path up to date and returns its identity. from is the node
-// whose build asked for it (nil at the top level), for cycle detection.
-func (e *Engine) ensure(ctx context.Context, path string, force bool, from *node) (fingerprint.Hash, error) {
+// ensure brings path up to date for rq and returns its identity. from is
+// the node whose build asked for it (nil at the top level), for cycle
+// detection.
+func (e *Engine) ensure(ctx context.Context, path string, force bool, from *node, rq *request) (fingerprint.Hash, error) {
 	n := e.node(path)
 	if from != nil {
 		if cycle := e.waits.add(from, n); cycle != nil {
@@ -156,13 +154,15 @@ func (e *Engine) ensure(ctx context.Context, path string, force bool, from *node
 		n.forcing.Store(true)
 		defer n.forcing.Store(false)
 	}
-	n.ident, n.err = e.evaluate(ctx, n, force)
-	n.done = true
+	n.ident, n.err = e.evaluate(ctx, n, force, rq)
+	// Not started because its request stopped is no verdict on the file:
+	// another request may ask for it and have it built.
+	n.done = !errors.Is(n.err, errStopped)
 	return n.ident, n.err
 }
 
-// evaluate decides what path is and brings it up to date.
-func (e *Engine) evaluate(ctx context.Context, n *node, force bool) (fingerprint.Hash, error) {
+// evaluate decides what path is and brings it up to date for rq.
+func (e *Engine) evaluate(ctx context.Context, n *node, force bool, rq *request) (fingerprint.Hash, error) {
 	rel := n.path
 	r, hasRule, err := e.lookup(rel)
 	if err != nil {
@@ -197,12 +197,12 @@ func (e *Engine) evaluate(ctx context.Context, n *node, force bool) (fingerprint
 			}
 			if why != "" {
 				e.noteRecomputed(rel, why)
-				return e.build(ctx, n, r, rec, false)
+				return e.build(ctx, n, r, rec, false, rq)
 			}
 		} else if kept, h, err := e.kept(rel, fs, rec); kept || err != nil {
 			return h, err
 		}
-		reason, err := e.outOfDate(ctx, n, r, rec, fs)
+		reason, err := e.outOfDate(ctx, n, r, rec, fs, rq)
 		if err != nil {
 			return fingerprint.Hash{}, &ErrFailed{Path: rel, Err: err}
 		}
@@ -210,7 +210,7 @@ func (e *Engine) evaluate(ctx context.Context, n *node, force bool) (fingerprint
 			return rec.Ident(), nil
 		}
 	}
-	return e.build(ctx, n, r, rec, force)
+	return e.build(ctx, n, r, rec, force, rq)
 }
 
 // reload returns rel's record as the database holds it now (another hdo
@@ -367,13 +367,16 @@ func cheapReason(r rule, rec *state.Record, fs *fileState) string {
 }
 
 // outOfDate returns why the target is out of date, or "" if it is up to
-// date, bringing its recorded dependencies up to date first (in parallel).
-func (e *Engine) outOfDate(ctx context.Context, n *node, r rule, rec *state.Record, fs *fileState) (string, error) {
+// date, bringing its recorded dependencies up to date first (in parallel)
+// as a request that is part of rq.
+func (e *Engine) outOfDate(ctx context.Context, n *node, r rule, rec *state.Record, fs *fileState, rq *request) (string, error) {
 	if reason := cheapReason(r, rec, fs); reason != "" {
 		return reason, nil
 	}
+	var deps []state.Dep
 	for _, d := range rec.Deps {
-		if d.Kind == state.IfCreate {
+		switch d.Kind {
+		case state.IfCreate:
 			dfs, err := e.fingerprint(d.Path)
 			if err != nil {
 				return "", err
@@ -381,36 +384,51 @@ func (e *Engine) outOfDate(ctx context.Context, n *node, r rule, rec *state.Reco
 			if dfs.stat.Exists {
 				return d.Path + " was created", nil
 			}
+		case state.IfChange:
+			deps = append(deps, d)
 		}
 	}
-	reasons := make([]string, len(rec.Deps))
-	errs := make([]error, len(rec.Deps))
-	check := func(i int, d state.Dep) {
-		h, err := e.ensure(ctx, d.Path, false, n)
+	paths := make([]string, len(deps))
+	for i, d := range deps {
+		paths[i] = d.Path
+	}
+	deleted := func(err error) bool {
 		var nr *ErrNoRule
+		return errors.As(err, &nr)
+	}
+	hashes, errs := e.ensureAll(ctx, paths, false, n, newRequest(rq.caller, rq), deleted)
+	var reasons []string
+	for i, d := range deps {
 		switch {
-		case errors.As(err, &nr):
-			reasons[i] = d.Path + " was deleted"
-		case err != nil:
-			errs[i] = err
-		case h != d.Hash:
-			reasons[i] = d.Path + " changed"
+		case deleted(errs[i]):
+			reasons = append(reasons, d.Path+" was deleted")
+			errs[i] = nil
+		case errs[i] == nil && hashes[i] != d.Hash:
+			reasons = append(reasons, d.Path+" changed")
 		}
 	}
-	e.each(len(rec.Deps), func(i int) {
-		if d := rec.Deps[i]; d.Kind == state.IfChange {
-			check(i, d)
-		}
-	})
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(dropStopped(errs)...); err != nil {
 		return "", err
 	}
-	for _, r := range reasons {
-		if r != "" {
-			return r, nil
-		}
+	if len(reasons) > 0 {
+		return reasons[0], nil
 	}
 	return "", nil
+}
+
+// dropStopped returns errs without those of paths not started because
+// another failed, unless those are all there is: the failure is the news.
+func dropStopped(errs []error) []error {
+	var real []error
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, errStopped) {
+			real = append(real, err)
+		}
+	}
+	if len(real) == 0 {
+		return errs
+	}
+	return real
 }
 
 // each calls f(0..n-1): in order with -j1, so that a sequential build goes

@@ -59,7 +59,10 @@ func buildCommand(ctx context.Context, e *env, name string, args []string, force
 		if bf.force {
 			op = "redo"
 		}
-		return send(e, sock, op, targets, nil)
+		return sendRequest(e, sock, &engine.Request{
+			Op: op, Args: targets,
+			KeepGoing: bf.keepGoing, Trace: bf.trace, Jobs: bf.jobs,
+		})
 	}
 	if len(targets) == 0 {
 		return usagef("no targets given")

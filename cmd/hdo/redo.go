@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"os"
 
 	"github.com/hdo-build/hdo/engine"
 )
@@ -48,13 +49,17 @@ func redoCommand(ctx context.Context, e *env, name string, args []string) error 
 	return usagef("unknown command %s (hdo answers to: hdo %v)", name, engine.Commands)
 }
 
-// send passes a request from a .do script to the hdo running it.
+// send passes a request from a .do script to the hdo running it, with
+// this process's environment and stderr: the builds it asks for run with
+// them.
 func send(e *env, sock, op string, args []string, data []byte) error {
-	return engine.Send(sock, &engine.Request{
-		Job:  e.getenv("HDO_JOB"),
-		Op:   op,
-		Cwd:  e.cwd,
-		Args: args,
-		Data: data,
-	})
+	return sendRequest(e, sock, &engine.Request{Op: op, Args: args, Data: data})
+}
+
+func sendRequest(e *env, sock string, req *engine.Request) error {
+	req.Job = e.getenv("HDO_JOB")
+	req.Cwd = e.cwd
+	req.Env = e.environ
+	stderr, _ := e.stderr.(*os.File)
+	return engine.Send(sock, req, stderr)
 }
