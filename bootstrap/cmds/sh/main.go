@@ -120,8 +120,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	}
 	params := append(append([]string(nil), inv.opts...), "--")
 	params = append(params, inv.args...)
+	cmdIn := stdin
+	if _, isFile := stdin.(*os.File); inv.stdin && !isFile {
+		// The script comes from stdin. The interpreter would copy a reader
+		// that is not a file into a pipe for its commands, eagerly, racing
+		// the parser for the script's own bytes: its commands get none.
+		cmdIn = nil
+	}
 	r, err := interp.New(
-		interp.StdIO(stdin, stdout, stderr),
+		interp.StdIO(cmdIn, stdout, stderr),
 		interp.Params(params...),
 		interp.ExecHandlers(scriptFallback),
 	)
