@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	"github.com/google/renameio/v2"
-	"github.com/hdo-build/hdo/engine/archive"
+	"github.com/hdo-build/hdo/internal/archive"
 )
 
 // Options configures Build, BuildRoot and BuildStage0.

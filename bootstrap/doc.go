@@ -101,7 +101,7 @@
 //     /home /proc /tmp (1777) /usr/bin is made.
 //  4. The prunes, then the links.
 //
-// Build writes the root as a deterministic tarball (engine/archive) into
+// Build writes the root as a deterministic tarball (internal/archive) into
 // Options.CacheDir as KEY.tar.gz with its content hash in KEY.blake3, and
 // returns it at once when it is already there.
 //

@@ -13,7 +13,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/hdo-build/hdo/engine/archive"
+	"github.com/hdo-build/hdo/internal/archive"
 )
 
 // root writes files into a seed root directory under construction. It never

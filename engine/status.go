@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hdo-build/hdo/engine/meter"
+	"github.com/hdo-build/hdo/internal/meter"
 )
 
 // NewPlainStatus reports progress as plain lines on w: one line when a
@@ -78,7 +78,7 @@ type ByteCounter interface {
 
 // Meter returns ctx carrying a counter of the bytes the job downloads
 // (sources, binary cache entries) for a Status that shows them (see
-// ByteCounter and engine/meter).
+// ByteCounter and internal/meter).
 func (j *Job) Meter(ctx context.Context) context.Context {
 	bc, ok := j.e.cfg.Status.(ByteCounter)
 	if !ok {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/hdo-build/hdo/engine/meter"
+	"github.com/hdo-build/hdo/internal/meter"
 )
 
 // fakeClock is a clock the test moves.

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/hdo-build/hdo/engine"
-	"github.com/hdo-build/hdo/engine/cache"
-	"github.com/hdo-build/hdo/engine/pkgrule"
+	"github.com/hdo-build/hdo/internal/cache"
+	"github.com/hdo-build/hdo/internal/pkgrule"
 )
 
 // pkgConfig configures the package rules from the environment:

@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hdo-build/hdo/engine/archive"
-	"github.com/hdo-build/hdo/engine/cache"
+	"github.com/hdo-build/hdo/internal/archive"
+	"github.com/hdo-build/hdo/internal/cache"
 )
 
 // faultServer serves a cache directory over HTTP on loopback, letting a

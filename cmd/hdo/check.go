@@ -7,8 +7,8 @@ import (
 	"path"
 	"path/filepath"
 
-	"github.com/hdo-build/hdo/engine/archive"
-	"github.com/hdo-build/hdo/engine/pkgrule"
+	"github.com/hdo-build/hdo/internal/archive"
+	"github.com/hdo-build/hdo/internal/pkgrule"
 )
 
 func init() {

@@ -27,7 +27,7 @@ func TestCIFuzz(t *testing.T) {
 		{"pass", "exit 0", false, 1, "fuzz: 1 targets, no failure"},
 		{"race then pass", `[ "$n" -ge 2 ] && exit 0; echo '--- FAIL: FuzzParseDeps (5.01s)'; echo '    context deadline exceeded'; exit 1`, false, 2, "running it again"},
 		{"race every time", `echo '    context deadline exceeded'; exit 1`, false, 3, "not counted as a failure"},
-		{"crasher", `echo '    Failing input written to testdata/fuzz/FuzzParseDeps/0123'; echo 'context deadline exceeded'; exit 1`, true, 1, "fuzz: failed: ./engine/pkgspec:FuzzParseDeps"},
+		{"crasher", `echo '    Failing input written to testdata/fuzz/FuzzParseDeps/0123'; echo 'context deadline exceeded'; exit 1`, true, 1, "fuzz: failed: ./internal/pkgspec:FuzzParseDeps"},
 		{"other failure", `echo 'build failed'; exit 1`, true, 1, "fuzz: failed:"},
 	}
 	for _, tt := range tests {

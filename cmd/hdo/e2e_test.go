@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hdo-build/hdo/engine/archive"
+	"github.com/hdo-build/hdo/internal/archive"
 	"github.com/hdo-build/hdo/sandbox"
 )
 

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hdo-build/hdo/engine/fetch"
-	"github.com/hdo-build/hdo/engine/pkgspec"
+	"github.com/hdo-build/hdo/internal/fetch"
+	"github.com/hdo-build/hdo/internal/pkgspec"
 )
 
 func init() {

@@ -6,8 +6,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/hdo-build/hdo/engine/gc"
-	"github.com/hdo-build/hdo/engine/gcroots"
+	"github.com/hdo-build/hdo/internal/gc"
+	"github.com/hdo-build/hdo/internal/gcroots"
 )
 
 func init() {

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/hdo-build/hdo/bootstrap"
-	"github.com/hdo-build/hdo/engine/archive"
+	"github.com/hdo-build/hdo/internal/archive"
 )
 
 // genTree is a generated package tree on the stage0 seed for the

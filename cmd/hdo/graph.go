@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/hdo-build/hdo/engine"
-	"github.com/hdo-build/hdo/engine/pkgrule"
-	"github.com/hdo-build/hdo/engine/pkgspec"
+	"github.com/hdo-build/hdo/internal/pkgrule"
+	"github.com/hdo-build/hdo/internal/pkgspec"
 )
 
 func init() {

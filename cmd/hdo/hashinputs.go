@@ -7,8 +7,8 @@ import (
 	"path"
 	"strings"
 
-	"github.com/hdo-build/hdo/engine/pkgrule"
-	"github.com/hdo-build/hdo/engine/pkgspec"
+	"github.com/hdo-build/hdo/internal/pkgrule"
+	"github.com/hdo-build/hdo/internal/pkgspec"
 )
 
 func init() {

@@ -24,8 +24,8 @@ import (
 	"time"
 
 	"github.com/hdo-build/hdo/bootstrap"
-	"github.com/hdo-build/hdo/engine/archive"
-	"github.com/hdo-build/hdo/engine/cache"
+	"github.com/hdo-build/hdo/internal/archive"
+	"github.com/hdo-build/hdo/internal/cache"
 	"github.com/rogpeppe/go-internal/txtar"
 )
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hdo-build/hdo/engine/cache"
+	"github.com/hdo-build/hdo/internal/cache"
 )
 
 func init() {

@@ -19,7 +19,7 @@ import (
 	"syscall"
 
 	"github.com/hdo-build/hdo/engine"
-	"github.com/hdo-build/hdo/engine/hostroot"
+	"github.com/hdo-build/hdo/internal/hostroot"
 	"github.com/hdo-build/hdo/sandbox"
 )
 

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/hdo-build/hdo/engine"
-	"github.com/hdo-build/hdo/engine/pkgrule"
+	"github.com/hdo-build/hdo/internal/pkgrule"
 )
 
 // pkgTree writes a tree of n packages forming a random DAG (package i

@@ -8,9 +8,9 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/hdo-build/hdo/engine/cache"
-	"github.com/hdo-build/hdo/engine/pkgrule"
-	"github.com/hdo-build/hdo/engine/pkgspec"
+	"github.com/hdo-build/hdo/internal/cache"
+	"github.com/hdo-build/hdo/internal/pkgrule"
+	"github.com/hdo-build/hdo/internal/pkgspec"
 )
 
 func init() {

@@ -6,7 +6,7 @@ import (
 	"os"
 
 	"github.com/hdo-build/hdo/engine"
-	"github.com/hdo-build/hdo/engine/pkgrule"
+	"github.com/hdo-build/hdo/internal/pkgrule"
 )
 
 func init() {

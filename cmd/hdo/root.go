@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/hdo-build/hdo/engine"
-	"github.com/hdo-build/hdo/engine/pkgrule"
+	"github.com/hdo-build/hdo/internal/pkgrule"
 )
 
 // treeRoot finds the tree root for a command given paths (targets or

@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/hdo-build/hdo/engine/gcroots"
-	"github.com/hdo-build/hdo/engine/hostroot"
-	"github.com/hdo-build/hdo/engine/store"
+	"github.com/hdo-build/hdo/internal/gcroots"
+	"github.com/hdo-build/hdo/internal/hostroot"
+	"github.com/hdo-build/hdo/internal/store"
 )
 
 func init() {

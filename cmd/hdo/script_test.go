@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/hdo-build/hdo/engine"
-	"github.com/hdo-build/hdo/engine/hostroot"
+	"github.com/hdo-build/hdo/internal/hostroot"
 	"github.com/hdo-build/hdo/sandbox"
 	"github.com/rogpeppe/go-internal/testscript"
 	"golang.org/x/sys/unix"

@@ -10,7 +10,7 @@ import (
 	"syscall"
 
 	"github.com/hdo-build/hdo/engine"
-	"github.com/hdo-build/hdo/engine/pkgrule"
+	"github.com/hdo-build/hdo/internal/pkgrule"
 	"github.com/hdo-build/hdo/sandbox"
 )
 

@@ -8,7 +8,7 @@ import (
 	"sync"
 
 	"github.com/hdo-build/hdo/bootstrap"
-	"github.com/hdo-build/hdo/engine/archive"
+	"github.com/hdo-build/hdo/internal/archive"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 

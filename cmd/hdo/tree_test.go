@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hdo-build/hdo/engine/pkgspec"
+	"github.com/hdo-build/hdo/internal/pkgspec"
 )
 
 // TestTreePackages loads every package of the repository's own tree (the

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 
-	"github.com/hdo-build/hdo/engine/fetch"
+	"github.com/hdo-build/hdo/internal/fetch"
 	"golang.org/x/term"
 )
 

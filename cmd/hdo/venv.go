@@ -9,10 +9,10 @@ import (
 	"strings"
 
 	"github.com/hdo-build/hdo/engine"
-	"github.com/hdo-build/hdo/engine/gcroots"
-	"github.com/hdo-build/hdo/engine/hostroot"
-	"github.com/hdo-build/hdo/engine/pkgrule"
-	"github.com/hdo-build/hdo/engine/venv"
+	"github.com/hdo-build/hdo/internal/gcroots"
+	"github.com/hdo-build/hdo/internal/hostroot"
+	"github.com/hdo-build/hdo/internal/pkgrule"
+	"github.com/hdo-build/hdo/internal/venv"
 )
 
 func init() {

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/google/renameio/v2"
-	"github.com/hdo-build/hdo/engine/internal/flock"
+	"github.com/hdo-build/hdo/internal/flock"
 	"github.com/zeebo/blake3"
 	"golang.org/x/sys/unix"
 )

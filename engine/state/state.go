@@ -17,7 +17,7 @@ import (
 	"sync"
 
 	"github.com/hdo-build/hdo/engine/fingerprint"
-	"github.com/hdo-build/hdo/engine/internal/flock"
+	"github.com/hdo-build/hdo/internal/flock"
 	_ "github.com/mattn/go-sqlite3"
 )
 
