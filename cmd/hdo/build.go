@@ -12,6 +12,7 @@ import (
 	"github.com/hdo-build/hdo/engine"
 	"github.com/hdo-build/hdo/engine/jobserver"
 	"github.com/hdo-build/hdo/internal/pkgrule"
+	"github.com/hdo-build/hdo/internal/termstatus"
 	"golang.org/x/term"
 )
 
@@ -118,7 +119,7 @@ func openEngine(e *env, bf *buildFlags, paths []string) (*engine.Engine, func(),
 	// The live status block shows each job's phase and downloaded bytes:
 	// the fetcher's and the cache's own progress lines would be drawn
 	// through it. -q wants neither.
-	if _, live := status.(*engine.TermStatus); live || bf.quiet {
+	if _, live := status.(*termstatus.Display); live || bf.quiet {
 		pcfg.Fetcher.Progress = nil
 		if pcfg.Cache != nil {
 			pcfg.Cache.Progress = nil
@@ -185,7 +186,7 @@ func newStatus(e *env, quiet bool) (engine.Status, func()) {
 		if err != nil {
 			w = 80
 		}
-		t := engine.NewTermStatus(f, w)
+		t := termstatus.New(f, w)
 		return t, t.Stop
 	}
 	return engine.NewPlainStatus(e.stderr), func() {}
