@@ -246,7 +246,7 @@ func (r *root) extractTar(tr *tar.Reader) error {
 		switch h.Typeflag {
 		case tar.TypeDir:
 			err = r.mkdir(rel, mode)
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg:
 			if rel == "" {
 				return fmt.Errorf("entry %q: a file cannot be the root", h.Name)
 			}

@@ -249,7 +249,8 @@ func (u *unpacker) entry(hdr *tar.Header, tr *tar.Reader) error {
 	switch hdr.Typeflag {
 	case tar.TypeXGlobalHeader:
 		return nil // PAX defaults for later entries; nothing hdo keeps
-	case tar.TypeReg, tar.TypeRegA, tar.TypeDir, tar.TypeSymlink, tar.TypeLink:
+	case tar.TypeReg, tar.TypeDir, tar.TypeSymlink, tar.TypeLink:
+		// (tar.Reader reports the legacy TypeRegA as TypeReg or TypeDir.)
 	case tar.TypeChar:
 		return bad("character devices are not allowed in packages")
 	case tar.TypeBlock:
@@ -293,7 +294,7 @@ func (u *unpacker) entry(hdr *tar.Header, tr *tar.Reader) error {
 		}
 		u.nodes[name] = &node{typ: TypeDir, mode: mode}
 
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg:
 		if hdr.Size < 0 {
 			return bad("negative size %d", hdr.Size)
 		}

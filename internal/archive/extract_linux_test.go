@@ -275,7 +275,10 @@ func TestExtractListing(t *testing.T) {
 		t.Errorf("listing (-want +got):\n%s", diff)
 	}
 	// ReadOnly: no write bit anywhere, dest included.
-	filepath.WalkDir(dest, func(p string, d fs.DirEntry, err error) error {
+	filepath.WalkDir(dest, func(p string, d fs.DirEntry, walkErr error) error {
+		if walkErr != nil {
+			t.Fatal(walkErr)
+		}
 		info, err := os.Lstat(p)
 		if err != nil {
 			t.Fatal(err)
