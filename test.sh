@@ -1,8 +1,8 @@
 #!/bin/sh
 # test.sh: the project's test command. Installs the tools the tests use
 # (GNU make, bubblewrap for the sandbox comparison) from the host's Debian
-# packages when missing and when run as root, checks gofmt, go vet and
-# go mod tidy, runs the Go test suite, and
+# packages when missing and when run as root, checks gofmt, go vet,
+# go mod tidy and staticcheck, runs the Go test suite, and
 # then (for the whole suite) each fuzz target for $FUZZTIME (default 5s)
 # through .ci/fuzz. Extra arguments go to go test instead, e.g.
 # ./test.sh -run TestScript ./cmd/hdo
@@ -29,6 +29,8 @@ if [ $# -eq 0 ]; then
 	fi
 	go vet ./...
 	go mod tidy -diff
+	# staticcheck, pinned, built through the Go module proxy on first use.
+	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 	go test ./...
 	FUZZTIME=${FUZZTIME:-5s} .ci/fuzz
 else
