@@ -195,4 +195,3 @@ func makeWritable(dir string) {
 		return nil
 	})
 }
-
