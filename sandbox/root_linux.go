@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hdo-build/hdo/internal/overlay"
 )
 
 // Paths in the scratch tmpfs the init works in before it enters the new
@@ -179,7 +181,7 @@ func assembleOverlay(cfg *initConfig, legacy bool) error {
 	for _, l := range cfg.Layers {
 		lowers = append(lowers, oldRoot+l.Dir)
 	}
-	if err := mountOverlay(newRoot, lowers, legacy); err != nil {
+	if err := overlay.Mount(newRoot, lowers, legacy); err != nil {
 		return fmt.Errorf("assemble root with overlayfs: %w", layerError(err, cfg.Layers))
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -67,6 +68,16 @@ func probe(args []string) int {
 				fmt.Println(strings.TrimSpace(v))
 			}
 		}
+	case "mountopts":
+		// The per-mount options of the mount at args[1], e.g. ro,nosuid.
+		b, _ := os.ReadFile("/proc/self/mountinfo")
+		opts := ""
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) > 5 && f[4] == args[1] {
+				opts = f[5]
+			}
+		}
+		fmt.Println(opts)
 	case "exit":
 		n, _ := strconv.Atoi(args[1])
 		return n
@@ -229,6 +240,17 @@ func testRun(t *testing.T, base string) {
 		code, out := runProbe(t, plan, "/", "capeff")
 		if code != 0 || out != "0000000000000000" {
 			t.Errorf("CapEff = %q (exit %d), want none: the command must not keep the child's CAP_SYS_ADMIN", out, code)
+		}
+	})
+	t.Run("overlay flags", func(t *testing.T) {
+		// A merged directory is mounted as the sandbox's root is:
+		// read-only, and no setuid or device file in a package works.
+		code, out := runProbe(t, plan, "/", "mountopts", "/opt")
+		opts := strings.Split(out, ",")
+		for _, want := range []string{"ro", "nosuid", "nodev"} {
+			if code != 0 || !slices.Contains(opts, want) {
+				t.Errorf("mount options of the overlay /opt: %q (exit %d), want %s among them", out, code, want)
+			}
 		}
 	})
 	t.Run("read-only binds", func(t *testing.T) {

@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hdo-build/hdo/internal/overlay"
 )
 
 // The child is this binary re-executed with argv[0] childArg0 and its
@@ -312,7 +314,7 @@ func enter(p *Plan) error {
 				lowers[i] = host(d)
 			}
 			if err = unix.Mkdir("/"+name, 0o755); err == nil {
-				err = mountOverlay("/"+name, lowers)
+				err = overlay.Mount("/"+name, lowers, false)
 			}
 		}
 		if err != nil {

@@ -1,4 +1,7 @@
-package sandbox
+// Package overlay mounts the read-only overlayfs that the sandbox's root
+// and hostroot's merged directories are made of: one implementation, so
+// that both get the same flags (ro, nosuid, nodev) and the same fallback.
+package overlay
 
 import (
 	"errors"
@@ -12,13 +15,13 @@ import (
 // errNoMountAPI says the kernel lacks fsopen or overlayfs's "lowerdir+".
 var errNoMountAPI = errors.New("no fsconfig lowerdir+ support")
 
-// mountOverlay mounts a read-only overlayfs at target whose lower layers
-// are lowers, the first on top. It uses the fsopen/fsconfig mount API,
+// Mount mounts a read-only, nosuid, nodev overlayfs at target whose lower
+// layers are lowers, the first on top. It uses the fsopen/fsconfig mount API,
 // which takes one layer at a time and so has no limit on their number but
 // overlayfs's own (500), and falls back to mount(2) with a "lowerdir="
 // option, limited to one page, on kernels older than 6.8; legacy forces
 // the fallback.
-func mountOverlay(target string, lowers []string, legacy bool) error {
+func Mount(target string, lowers []string, legacy bool) error {
 	if !legacy {
 		err := overlayMountAPI(target, lowers)
 		if !errors.Is(err, errNoMountAPI) {
