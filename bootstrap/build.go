@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/renameio/v2"
 	"github.com/hdo-build/hdo/internal/archive"
+	"github.com/hdo-build/hdo/internal/rmtree"
 )
 
 // Options configures Build, BuildRoot and BuildStage0.
@@ -104,7 +105,7 @@ func Build(ctx context.Context, lock *Lock, opts Options) (tarball, contentHash 
 	if err != nil {
 		return "", "", err
 	}
-	defer removeTree(tmp)
+	defer rmtree.Remove(tmp)
 	rootDir := filepath.Join(tmp, "root")
 	if err := os.Mkdir(rootDir, 0o755); err != nil {
 		return "", "", err
@@ -265,16 +266,4 @@ func logf(w io.Writer, format string, args ...any) {
 	if w != nil {
 		fmt.Fprintf(w, format+"\n", args...)
 	}
-}
-
-// removeTree removes a scratch tree, making its directories writable
-// first (a seed may hold read-only directories).
-func removeTree(dir string) {
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			os.Chmod(p, 0o755)
-		}
-		return nil
-	})
-	os.RemoveAll(dir)
 }

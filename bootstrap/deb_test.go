@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/hdo-build/hdo/internal/rmtree"
 )
 
 // debData is the data.tar of the test package: directories, files with
@@ -54,7 +56,7 @@ func TestReadDeb(t *testing.T) {
 			if err := r.finish(); err != nil {
 				t.Fatal(err)
 			}
-			defer removeTree(dir)
+			defer rmtree.Remove(dir)
 			want := Paragraph{"package": "hello", "version": "1:2.0-1", "architecture": "amd64",
 				"maintainer": "Test <t@example.invalid>", "description": "test package\nlong description"}
 			if diff := cmp.Diff(want, control); diff != "" {

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/hdo-build/hdo/internal/archive"
+	"github.com/hdo-build/hdo/internal/rmtree"
 )
 
 // root writes files into a seed root directory under construction. It never
@@ -116,14 +117,9 @@ func (r *root) prune(rel string) error {
 	if _, err := os.Lstat(r.host(rel)); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	// Directory modes are applied at the end; make sure removal can enter.
-	filepath.WalkDir(r.host(rel), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			os.Chmod(p, 0o755)
-		}
-		return nil
-	})
-	if err := os.RemoveAll(r.host(rel)); err != nil {
+	// Directory modes are applied at the end, but a directory may be
+	// read-only already.
+	if err := rmtree.Remove(r.host(rel)); err != nil {
 		return err
 	}
 	for d := range r.dirModes {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hdo-build/hdo/internal/rmtree"
 )
 
 // FuzzReadParagraphs feeds arbitrary text to the deb822 reader (Packages
@@ -65,7 +67,7 @@ func FuzzReadDeb(f *testing.F) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("readDeb of %d bytes did not end within 10s", len(data))
 		}
-		defer removeTree(dir)
+		defer rmtree.Remove(dir)
 		filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
 			if err == nil && p != base && p != dir && p != sentinel && !strings.HasPrefix(p, dir+"/") {
 				t.Fatalf("%s written outside the root", p)

@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"golang.org/x/mod/modfile"
+
+	"github.com/hdo-build/hdo/internal/rmtree"
 )
 
 // Stage0Binary is where the stage0 multicall binary lives in the seed; each
@@ -72,7 +74,7 @@ func buildStage0(ctx context.Context, lock *Lock, r *root, opts Options) error {
 	if err != nil {
 		return err
 	}
-	defer removeTree(work)
+	defer rmtree.Remove(work)
 
 	g, err := newGoRunner(ctx, lock, work, opts)
 	if err != nil {

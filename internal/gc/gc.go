@@ -41,6 +41,7 @@ import (
 	"github.com/hdo-build/hdo/engine"
 	"github.com/hdo-build/hdo/internal/gcroots"
 	"github.com/hdo-build/hdo/internal/regfile"
+	"github.com/hdo-build/hdo/internal/rmtree"
 	"github.com/hdo-build/hdo/internal/store"
 	"github.com/hdo-build/hdo/internal/venv"
 )
@@ -391,7 +392,7 @@ func remove(opts Options, rep *Report, kind, what string, paths ...string) error
 		return nil
 	}
 	for _, p := range paths {
-		if err := removeTree(p); err != nil {
+		if err := rmtree.Remove(p); err != nil {
 			return fmt.Errorf("gc: remove %s: %w", p, err)
 		}
 	}
@@ -562,15 +563,4 @@ func diskSize(p string) int64 {
 		return nil
 	})
 	return n
-}
-
-// removeTree removes p, making read-only directories writable first.
-func removeTree(p string) error {
-	filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			os.Chmod(q, 0o700)
-		}
-		return nil
-	})
-	return os.RemoveAll(p)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hdo-build/hdo/bootstrap"
 	"github.com/hdo-build/hdo/internal/pkgspec"
+	"github.com/hdo-build/hdo/internal/rmtree"
 	"github.com/hdo-build/hdo/sandbox"
 )
 
@@ -59,5 +60,5 @@ func Rebuild(ctx context.Context, cfg Config, dir, out string, log io.Writer, ma
 	if _, err := writeTarball(ctx, out, ws.dest); err != nil {
 		return err
 	}
-	return removeTree(ws.dir)
+	return rmtree.Remove(ws.dir)
 }

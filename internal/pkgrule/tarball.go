@@ -19,6 +19,7 @@ import (
 	"github.com/hdo-build/hdo/internal/fetch"
 	"github.com/hdo-build/hdo/internal/gcroots"
 	"github.com/hdo-build/hdo/internal/pkgspec"
+	"github.com/hdo-build/hdo/internal/rmtree"
 	"github.com/hdo-build/hdo/internal/store"
 	"github.com/hdo-build/hdo/sandbox"
 )
@@ -226,7 +227,7 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 		return fmt.Errorf("%s: %w (work dir kept at %s)", dir, err, ws.dir)
 	}
 	t.noteContent(j, st, pkghash, content)
-	return removeTree(ws.dir)
+	return rmtree.Remove(ws.dir)
 }
 
 // adopt keeps the tarball already at the target's path when it is proven

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hdo-build/hdo/internal/fetch"
 	"github.com/hdo-build/hdo/internal/pkgspec"
+	"github.com/hdo-build/hdo/internal/rmtree"
 	"github.com/hdo-build/hdo/internal/store"
 	"github.com/hdo-build/hdo/sandbox"
 )
@@ -112,7 +113,7 @@ func (t *tarball) prepare(ctx context.Context, root string, p *pkgspec.Package, 
 		limits: t.cfg.limits(),
 	}
 	fail := func(err error) (*workspace, error) {
-		removeTree(dir)
+		rmtree.Remove(dir)
 		return nil, err
 	}
 	for _, d := range []string{ws.home, ws.dest, filepath.Join(ws.script, filepath.FromSlash(ShimDir))} {
@@ -267,15 +268,4 @@ func sanitizeTree(dir string) {
 		}
 		return nil
 	})
-}
-
-// removeTree removes a work dir, including read-only parts a build left.
-func removeTree(dir string) error {
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			os.Chmod(p, 0o755)
-		}
-		return nil
-	})
-	return os.RemoveAll(dir)
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/hdo-build/hdo/internal/rmtree"
 )
 
 // genTarball writes a package-like tarball of files regular files totalling
@@ -92,7 +94,7 @@ func BenchmarkEnsure(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		removeTree(s.Dir)
+		rmtree.Remove(s.Dir)
 		b.StartTimer()
 		i++
 	}

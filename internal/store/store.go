@@ -16,6 +16,7 @@ import (
 
 	"github.com/hdo-build/hdo/engine/fingerprint"
 	"github.com/hdo-build/hdo/internal/archive"
+	"github.com/hdo-build/hdo/internal/rmtree"
 )
 
 // StaleAge is how old a temporary entry must be before Open removes it:
@@ -270,7 +271,7 @@ func (s *Store) install(ctx context.Context, pkghash, tarballPath, fileHash stri
 	done := false
 	defer func() {
 		if !done {
-			removeTree(tmp)
+			rmtree.Remove(tmp)
 		}
 	}()
 	// Entries keep the modes their tarballs give (builds see packages as
@@ -390,7 +391,7 @@ func (s *Store) Remove(pkghash string) error {
 		}
 	}
 	if err == nil {
-		if err := removeTree(trash); err != nil {
+		if err := rmtree.Remove(trash); err != nil {
 			return fmt.Errorf("store: remove %s: %w", pkghash, err)
 		}
 	}
@@ -431,7 +432,7 @@ func (s *Store) CleanTemp(age time.Duration) error {
 		if err != nil || time.Since(info.ModTime()) < age {
 			continue
 		}
-		if err := removeTree(filepath.Join(s.Dir, e.Name())); err != nil {
+		if err := rmtree.Remove(filepath.Join(s.Dir, e.Name())); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -439,18 +440,4 @@ func (s *Store) CleanTemp(age time.Duration) error {
 		return fmt.Errorf("store: clean: %w", err)
 	}
 	return nil
-}
-
-// removeTree removes a tree whose directories may be read-only, which the
-// owner can remove only after making them writable again.
-func removeTree(dir string) error {
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		// WalkDir calls this for a directory before reading it, so even a
-		// mode 0 directory can be opened next. Symlinks are never chmodded.
-		if err == nil && d.IsDir() {
-			os.Chmod(p, 0o700)
-		}
-		return nil
-	})
-	return os.RemoveAll(dir)
 }

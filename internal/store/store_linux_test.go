@@ -19,6 +19,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/hdo-build/hdo/internal/archive"
+	"github.com/hdo-build/hdo/internal/rmtree"
 )
 
 // writeTarball archives a small package tree and returns the tarball's
@@ -68,7 +69,7 @@ func openStore(t testing.TB) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { removeTree(dir) })
+	t.Cleanup(func() { rmtree.Remove(dir) })
 	return s
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/hdo-build/hdo/internal/archive"
 	"github.com/hdo-build/hdo/internal/asuser"
+	"github.com/hdo-build/hdo/internal/rmtree"
 )
 
 // runAsUser runs body in a directory owned by the current user. Tests run
@@ -19,7 +20,7 @@ import (
 // binary as uid 65534 to see what a normal user would.
 func runAsUser(t *testing.T, body func(t *testing.T, dir string)) {
 	t.Helper()
-	asuser.Run(t, body, removeTree)
+	asuser.Run(t, body, rmtree.Remove)
 }
 
 // TestStoreAsUser checks what only a normal user sees: trees keep their
@@ -90,6 +91,6 @@ func TestStoreAsUser(t *testing.T) {
 		if diff := cmp.Diff([]string{hashB + ".manifest", hashB + ".tarballs"}, dirNames(t, s)); diff != "" {
 			t.Errorf("store directory (-want +got):\n%s", diff)
 		}
-		removeTree(s.Dir)
+		rmtree.Remove(s.Dir)
 	})
 }

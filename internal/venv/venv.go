@@ -26,6 +26,7 @@ import (
 
 	"github.com/hdo-build/hdo/internal/archive"
 	"github.com/hdo-build/hdo/internal/hostroot"
+	"github.com/hdo-build/hdo/internal/rmtree"
 	"github.com/hdo-build/hdo/internal/store"
 )
 
@@ -83,7 +84,7 @@ func Create(ctx context.Context, dir string, info Info, exe string) error {
 	if err != nil {
 		return fmt.Errorf("venv: %w", err)
 	}
-	defer removeTree(stage)
+	defer rmtree.Remove(stage)
 	root := filepath.Join(stage, "root")
 	if err := os.Mkdir(root, 0o700); err != nil {
 		return fmt.Errorf("venv: %w", err)
@@ -293,15 +294,4 @@ func Read(dir string) (*Info, error) {
 // of the host's.
 func Plan(dir string) (hostroot.Plan, error) {
 	return hostroot.FromTrees([]hostroot.Tree{{Name: dir, Dir: dir}})
-}
-
-// removeTree removes a tree whose directories may be read-only.
-func removeTree(dir string) error {
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			os.Chmod(p, 0o700)
-		}
-		return nil
-	})
-	return os.RemoveAll(dir)
 }
