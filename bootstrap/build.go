@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/renameio/v2"
 	"github.com/hdo-build/hdo/internal/archive"
+	"github.com/hdo-build/hdo/internal/cachedir"
 	"github.com/hdo-build/hdo/internal/rmtree"
 )
 
@@ -77,11 +78,11 @@ func (e *StaleDebError) Unwrap() error { return e.Err }
 func Build(ctx context.Context, lock *Lock, opts Options) (tarball, contentHash string, err error) {
 	dir := opts.CacheDir
 	if dir == "" {
-		base, err := os.UserCacheDir()
+		cache, err := cachedir.Default(os.Getenv)
 		if err != nil {
-			return "", "", fmt.Errorf("bootstrap cache: %w; set XDG_CACHE_HOME", err)
+			return "", "", fmt.Errorf("bootstrap cache: %w", err)
 		}
-		dir = filepath.Join(base, "hdo", "bootstrap")
+		dir = cache.Seeds()
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", "", fmt.Errorf("bootstrap cache: %w", err)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/hdo-build/hdo/internal/archive"
+	"github.com/hdo-build/hdo/internal/cachedir"
+	"github.com/hdo-build/hdo/internal/gcroots"
 	"github.com/hdo-build/hdo/internal/pkgrule"
 )
 
@@ -37,6 +39,15 @@ func checkVerb(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// What the rebuilds use, and their dirs, are not hdo gc's to remove
+	// while they run.
+	release, err := gcroots.Hold(ctx, pcfg.CacheDir, eng.Root(), func(format string, args ...any) {
+		fmt.Fprintf(e.stderr, "hdo: "+format+"\n", args...)
+	})
+	if err != nil {
+		return err
+	}
+	defer release()
 	failed := 0
 	for _, a := range fs.Args() {
 		dir, err := eng.Rel(e.cwd, a)
@@ -48,7 +59,11 @@ func checkVerb(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		have := eng.Abs(path.Join(dir, pkgrule.Tarball))
-		tmp, err := os.MkdirTemp(pcfg.CacheDir, "check-")
+		checks := cachedir.Dir(pcfg.CacheDir).Checks()
+		if err := os.MkdirAll(checks, 0o755); err != nil {
+			return err
+		}
+		tmp, err := os.MkdirTemp(checks, path.Base(dir)+"-")
 		if err != nil {
 			return err
 		}

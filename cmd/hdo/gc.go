@@ -13,7 +13,7 @@ import (
 func init() {
 	register("gc", verb{
 		usage: "gc [--dry-run] [-v] [--keep PATH]...",
-		help:  "remove store entries, sources, downloads, seed cache entries and build dirs no registered tree, venv or --keep PATH needs, and killed hdo processes' socket dirs",
+		help:  "remove store entries, sources, downloads, seed cache entries, build dirs and hdo check's rebuilds no registered tree, venv or --keep PATH needs, and killed hdo processes' socket dirs",
 		run:   gcVerb,
 	})
 }
@@ -25,6 +25,7 @@ var gcItemNames = map[string]string{
 	gc.Downloads: "download",
 	gc.Seeds:     "seed cache entry",
 	gc.Builds:    "build dir",
+	gc.Checks:    "check dir",
 }
 
 // pathList is a repeatable flag.

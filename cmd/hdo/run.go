@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 
+	"github.com/hdo-build/hdo/internal/cachedir"
 	"github.com/hdo-build/hdo/internal/gcroots"
 	"github.com/hdo-build/hdo/internal/hostroot"
 	"github.com/hdo-build/hdo/internal/store"
@@ -60,7 +60,7 @@ func runPlan(ctx context.Context, e *env, bf *buildFlags, dirs []string) (hostro
 		return hostroot.Plan{}, err
 	}
 	defer release()
-	st, err := store.Open(filepath.Join(cache, "store"))
+	st, err := store.Open(cachedir.Dir(cache).Store())
 	if err != nil {
 		return hostroot.Plan{}, err
 	}

@@ -6,21 +6,18 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/hdo-build/hdo/internal/cachedir"
 	"github.com/hdo-build/hdo/internal/fetch"
 	"golang.org/x/term"
 )
 
-// cacheDir returns hdo's per-user cache directory: $XDG_CACHE_HOME/hdo,
-// else ~/.cache/hdo. It holds the source cache (sources/), the store
-// (store/), build work dirs (build/) and the seed cache (bootstrap/).
+// cacheDir returns hdo's per-user cache directory (see cachedir): from
+// $XDG_CACHE_HOME or $HOME, else the user's home directory.
 func cacheDir(e *env) string {
-	if d := e.getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "hdo")
+	if d, err := cachedir.Default(e.getenv); err == nil {
+		return string(d)
 	}
-	home := e.getenv("HOME")
-	if home == "" {
-		home, _ = os.UserHomeDir()
-	}
+	home, _ := os.UserHomeDir()
 	return filepath.Join(home, ".cache", "hdo")
 }
 
@@ -35,7 +32,7 @@ func isTerminal(e *env, w any) bool {
 // mirror://debian/).
 func newFetcher(e *env) *fetch.Fetcher {
 	f := &fetch.Fetcher{
-		CacheDir:      filepath.Join(cacheDir(e), "sources"),
+		CacheDir:      cachedir.Dir(cacheDir(e)).Sources(),
 		SourceMirrors: fetch.SourceMirrorsFromEnv(e.environ),
 		Mirrors:       fetch.MirrorsFromEnv(e.environ),
 	}

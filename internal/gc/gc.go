@@ -39,6 +39,7 @@ import (
 
 	"github.com/hdo-build/hdo/bootstrap"
 	"github.com/hdo-build/hdo/engine"
+	"github.com/hdo-build/hdo/internal/cachedir"
 	"github.com/hdo-build/hdo/internal/gcroots"
 	"github.com/hdo-build/hdo/internal/regfile"
 	"github.com/hdo-build/hdo/internal/rmtree"
@@ -53,11 +54,12 @@ const (
 	Downloads = "downloads"
 	Seeds     = "seed cache"
 	Builds    = "build dirs"
+	Checks    = "check dirs"
 	Sockets   = "socket dirs"
 )
 
 // Kinds lists every kind in report order.
-var Kinds = []string{Store, Sources, Downloads, Seeds, Builds, Sockets}
+var Kinds = []string{Store, Sources, Downloads, Seeds, Builds, Checks, Sockets}
 
 // Options configure Collect.
 type Options struct {
@@ -174,7 +176,7 @@ func Collect(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	sweeps := []func(Options, *needs, *Report) error{sweepSources, sweepDownloads, sweepSeeds, sweepBuilds, sweepSockets}
+	sweeps := []func(Options, *needs, *Report) error{sweepSources, sweepDownloads, sweepSeeds, sweepBuilds, sweepChecks, sweepSockets}
 	for _, sweep := range sweeps {
 		if err := sweep(opts, n, rep); err != nil {
 			return rep, err
@@ -400,7 +402,7 @@ func remove(opts Options, rep *Report, kind, what string, paths ...string) error
 }
 
 func sweepStore(opts Options, n *needs, names map[string]gcroots.StoreEntry, rep *Report) ([]string, error) {
-	dir := filepath.Join(opts.CacheDir, "store")
+	dir := cachedir.Dir(opts.CacheDir).Store()
 	ents, err := entries(dir)
 	if err != nil {
 		return nil, err
@@ -439,7 +441,7 @@ func sweepStore(opts Options, n *needs, names map[string]gcroots.StoreEntry, rep
 }
 
 func sweepSources(opts Options, n *needs, rep *Report) error {
-	dir := filepath.Join(opts.CacheDir, "sources")
+	dir := cachedir.Dir(opts.CacheDir).Sources()
 	ents, err := entries(dir)
 	if err != nil {
 		return err
@@ -467,7 +469,7 @@ func sweepSources(opts Options, n *needs, rep *Report) error {
 }
 
 func sweepDownloads(opts Options, n *needs, rep *Report) error {
-	dir := filepath.Join(opts.CacheDir, "downloads")
+	dir := cachedir.Dir(opts.CacheDir).Downloads()
 	ents, err := entries(dir)
 	if err != nil {
 		return err
@@ -492,7 +494,7 @@ func sweepDownloads(opts Options, n *needs, rep *Report) error {
 }
 
 func sweepSeeds(opts Options, n *needs, rep *Report) error {
-	dir := filepath.Join(opts.CacheDir, "bootstrap")
+	dir := cachedir.Dir(opts.CacheDir).Seeds()
 	ents, err := entries(dir)
 	if err != nil {
 		return err
@@ -516,13 +518,34 @@ func sweepSeeds(opts Options, n *needs, rep *Report) error {
 }
 
 func sweepBuilds(opts Options, n *needs, rep *Report) error {
-	dir := filepath.Join(opts.CacheDir, "build")
+	dir := cachedir.Dir(opts.CacheDir).Builds()
 	ents, err := entries(dir)
 	if err != nil {
 		return err
 	}
 	for _, e := range ents {
 		if err := remove(opts, rep, Builds, e.Name(), filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sweepChecks removes hdo check's rebuilds: only a check that runs needs
+// one, and it holds the gc lock shared meanwhile.
+func sweepChecks(opts Options, n *needs, rep *Report) error {
+	cache := cachedir.Dir(opts.CacheDir)
+	ents, err := entries(cache.Checks())
+	if err != nil {
+		return err
+	}
+	var dirs []string
+	for _, e := range ents {
+		dirs = append(dirs, filepath.Join(cache.Checks(), e.Name()))
+	}
+	old, _ := filepath.Glob(cache.OldChecks())
+	for _, d := range append(dirs, old...) {
+		if err := remove(opts, rep, Checks, filepath.Base(d), d); err != nil {
 			return err
 		}
 	}

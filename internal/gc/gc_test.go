@@ -80,6 +80,8 @@ func newWorld(t *testing.T) *world {
 	write(t, filepath.Join(w.cache, "bootstrap", h('f')+".tar.gz"), "seed")
 	write(t, filepath.Join(w.cache, "bootstrap", h('f')+".blake3"), h('0')+"\n")
 	write(t, filepath.Join(w.cache, "build", "app-123-1", "home", "f"), "leftover")
+	write(t, filepath.Join(w.cache, "check", "app-456", "pkg.tar.gz"), "rebuilt")
+	write(t, filepath.Join(w.cache, "check-789", "log"), "an older hdo's check")
 	if err := gcroots.Register(w.cache, gcroots.Tree, w.tree); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +91,7 @@ func newWorld(t *testing.T) *world {
 // left lists what is in the cache dir's kinds.
 func (w *world) left(t *testing.T) []string {
 	var out []string
-	for _, d := range []string{"store", "sources", "downloads", "bootstrap", "build"} {
+	for _, d := range []string{"store", "sources", "downloads", "bootstrap", "build", "check", "check-789"} {
 		ents, _ := os.ReadDir(filepath.Join(w.cache, d))
 		for _, e := range ents {
 			out = append(out, d+"/"+strings.ReplaceAll(e.Name(), strings.Repeat(e.Name()[:1], 64), e.Name()[:1]+"…"))
@@ -120,6 +122,8 @@ func TestCollect(t *testing.T) {
 		Downloads + " " + h('d'),
 		Seeds + " " + h('f'),
 		Builds + " app-123-1",
+		Checks + " app-456",
+		Checks + " check-789",
 	}
 	if diff := cmp.Diff(want, items(rep)); diff != "" {
 		t.Errorf("dry run (-want +got):\n%s", diff)

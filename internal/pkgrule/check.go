@@ -6,9 +6,9 @@ import (
 	"io"
 	"os"
 	"path"
-	"path/filepath"
 
 	"github.com/hdo-build/hdo/bootstrap"
+	"github.com/hdo-build/hdo/internal/cachedir"
 	"github.com/hdo-build/hdo/internal/pkgspec"
 	"github.com/hdo-build/hdo/internal/rmtree"
 	"github.com/hdo-build/hdo/sandbox"
@@ -30,7 +30,11 @@ func Rebuild(ctx context.Context, cfg Config, dir, out string, log io.Writer, ma
 		if err != nil {
 			return err
 		}
-		tmp, err := os.MkdirTemp(filepath.Join(cfg.CacheDir), "check-seed-")
+		checks := cachedir.Dir(cfg.CacheDir).Checks()
+		if err := os.MkdirAll(checks, 0o755); err != nil {
+			return err
+		}
+		tmp, err := os.MkdirTemp(checks, "seed-")
 		if err != nil {
 			return err
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/hdo-build/hdo/engine"
 	"github.com/hdo-build/hdo/internal/archive"
 	"github.com/hdo-build/hdo/internal/cache"
+	"github.com/hdo-build/hdo/internal/cachedir"
 	"github.com/hdo-build/hdo/internal/fetch"
 	"github.com/hdo-build/hdo/internal/gcroots"
 	"github.com/hdo-build/hdo/internal/pkgspec"
@@ -294,7 +295,7 @@ func (t *tarball) buildSeed(ctx context.Context, j *engine.Job, p *pkgspec.Packa
 // and .debs through the verified source cache.
 func (t *tarball) seedOptions(log io.Writer) bootstrap.Options {
 	opts := t.cfg.Bootstrap
-	opts.CacheDir = filepath.Join(t.cfg.CacheDir, "bootstrap")
+	opts.CacheDir = cachedir.Dir(t.cfg.CacheDir).Seeds()
 	opts.Fetch = func(ctx context.Context, name, sum string, size int64, urls []string) (string, error) {
 		paths, err := t.cfg.Fetcher.Fetch(ctx, []fetch.Source{{Name: name, SHA256: sum, Size: size, URLs: urls}})
 		if fetch.NotFound(err) {
@@ -331,7 +332,7 @@ func (t *tarball) prefetch(ctx context.Context, j *engine.Job, dirs, hashes []st
 	if len(want) == 0 {
 		return
 	}
-	if err := os.MkdirAll(filepath.Join(t.cfg.CacheDir, "downloads"), 0o755); err != nil {
+	if err := os.MkdirAll(cachedir.Dir(t.cfg.CacheDir).Downloads(), 0o755); err != nil {
 		return
 	}
 	// Misses and failures surface when each package's own rule asks.
@@ -344,7 +345,7 @@ func (t *tarball) prefetch(ctx context.Context, j *engine.Job, dirs, hashes []st
 // download is where a package fetched from a binary cache waits for its
 // rule.
 func (t *tarball) download(pkghash string) string {
-	return filepath.Join(t.cfg.CacheDir, "downloads", pkghash+".tar.gz")
+	return filepath.Join(cachedir.Dir(t.cfg.CacheDir).Downloads(), pkghash+".tar.gz")
 }
 
 // fromDownloads installs a package fetched from a binary cache as out,
@@ -461,5 +462,5 @@ func writeTarball(ctx context.Context, out, dir string) (string, error) {
 
 // openStore opens the package store under the cache dir.
 func (t *tarball) openStore() (*store.Store, error) {
-	return store.Open(filepath.Join(t.cfg.CacheDir, "store"))
+	return store.Open(cachedir.Dir(t.cfg.CacheDir).Store())
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hdo-build/hdo/internal/cachedir"
 	"github.com/hdo-build/hdo/internal/fetch"
 	"github.com/hdo-build/hdo/internal/pkgspec"
 	"github.com/hdo-build/hdo/internal/rmtree"
@@ -97,7 +98,7 @@ func (t *tarball) prepare(ctx context.Context, root string, p *pkgspec.Package, 
 		}
 	}
 
-	base := filepath.Join(t.cfg.CacheDir, "build")
+	base := cachedir.Dir(t.cfg.CacheDir).Builds()
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		return nil, err
 	}

@@ -28,16 +28,6 @@ type Store struct {
 	Dir string // e.g. /home/me/.cache/hdo/store
 }
 
-// DefaultDir returns the store directory of the current user:
-// $XDG_CACHE_HOME/hdo/store, else $HOME/.cache/hdo/store.
-func DefaultDir() (string, error) {
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("store: no cache directory (%v); set XDG_CACHE_HOME or HOME", err)
-	}
-	return filepath.Join(cache, "hdo", "store"), nil
-}
-
 // Open creates the store directory dir if needed and removes temporary
 // entries older than StaleAge that crashed extractions left behind.
 func Open(dir string) (*Store, error) {

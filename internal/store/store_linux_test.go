@@ -401,22 +401,6 @@ func TestCleanTemp(t *testing.T) {
 	}
 }
 
-func TestDefaultDir(t *testing.T) {
-	t.Setenv("XDG_CACHE_HOME", "/x/cache")
-	if got, err := DefaultDir(); err != nil || got != "/x/cache/hdo/store" {
-		t.Errorf("DefaultDir = %q, %v; want /x/cache/hdo/store", got, err)
-	}
-	t.Setenv("XDG_CACHE_HOME", "")
-	t.Setenv("HOME", "/home/me")
-	if got, err := DefaultDir(); err != nil || got != "/home/me/.cache/hdo/store" {
-		t.Errorf("DefaultDir = %q, %v; want /home/me/.cache/hdo/store", got, err)
-	}
-	t.Setenv("HOME", "")
-	if _, err := DefaultDir(); err == nil || !strings.Contains(err.Error(), "set XDG_CACHE_HOME or HOME") {
-		t.Errorf("DefaultDir without HOME: err = %v", err)
-	}
-}
-
 func TestKnownContent(t *testing.T) {
 	s := openStore(t)
 	if c, ok := s.KnownContent(hashA); ok {
