@@ -16,6 +16,7 @@ import (
 	"github.com/google/renameio/v2"
 	"github.com/hdo-build/hdo/internal/archive"
 	"github.com/hdo-build/hdo/internal/cachedir"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 	"github.com/hdo-build/hdo/internal/rmtree"
 )
 
@@ -134,7 +135,7 @@ func cached(tarball, sumFile string) (string, bool) {
 		return "", false
 	}
 	sum := strings.TrimSpace(string(data))
-	if len(sum) != 64 || strings.Trim(sum, "0123456789abcdef") != "" {
+	if !pkgtree.IsHex64(sum) {
 		return "", false
 	}
 	if _, err := os.Stat(tarball); err != nil {

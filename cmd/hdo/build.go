@@ -11,7 +11,7 @@ import (
 
 	"github.com/hdo-build/hdo/engine"
 	"github.com/hdo-build/hdo/engine/jobserver"
-	"github.com/hdo-build/hdo/internal/pkgrule"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 	"github.com/hdo-build/hdo/internal/termstatus"
 	"golang.org/x/term"
 )
@@ -87,8 +87,8 @@ func buildCommand(ctx context.Context, e *env, name string, args []string, force
 	}
 	for i, rel := range rels {
 		// A package dir stands for its package.
-		if pkgrule.IsPackageDir(eng.Root(), rel) {
-			rels[i] = path.Join(rel, pkgrule.Tarball)
+		if pkgtree.IsPackageDir(eng.Root(), rel) {
+			rels[i] = path.Join(rel, pkgtree.TarballFile)
 			if !bf.quiet {
 				fmt.Fprintf(e.stderr, "hdo: %s is a package directory: building %s\n", targets[i], eng.Display(e.cwd, rels[i]))
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/hdo-build/hdo/internal/cachedir"
 	"github.com/hdo-build/hdo/internal/gcroots"
 	"github.com/hdo-build/hdo/internal/pkgrule"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 )
 
 func init() {
@@ -55,10 +56,10 @@ func checkVerb(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		// The package (built, or from a cache) and what rebuilding it needs.
-		if err := buildClosure(ctx, eng, dir, path.Join(dir, pkgrule.Tarball)); err != nil {
+		if err := buildClosure(ctx, eng, dir, path.Join(dir, pkgtree.TarballFile)); err != nil {
 			return err
 		}
-		have := eng.Abs(path.Join(dir, pkgrule.Tarball))
+		have := eng.Abs(path.Join(dir, pkgtree.TarballFile))
 		checks := cachedir.Dir(pcfg.CacheDir).Checks()
 		if err := os.MkdirAll(checks, 0o755); err != nil {
 			return err

@@ -10,8 +10,8 @@ import (
 	"strings"
 
 	"github.com/hdo-build/hdo/engine"
-	"github.com/hdo-build/hdo/internal/pkgrule"
 	"github.com/hdo-build/hdo/internal/pkgspec"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 )
 
 func init() {
@@ -81,9 +81,9 @@ func graphStyle(root string) engine.GraphStyle {
 	isPkgTarget := func(p string) (dir, name string, ok bool) {
 		dir, name = path.Split(p)
 		switch name {
-		case pkgrule.PkgHash, pkgrule.Closure, pkgrule.BClosure, pkgrule.Tarball:
+		case pkgtree.PkgHashFile, pkgtree.ClosureFile, pkgtree.BClosureFile, pkgtree.TarballFile:
 			dir = strings.TrimSuffix(dir, "/")
-			return dir, name, dir != "" && pkgrule.IsPackageDir(root, dir)
+			return dir, name, dir != "" && pkgtree.IsPackageDir(root, dir)
 		}
 		return "", "", false
 	}
@@ -93,7 +93,7 @@ func graphStyle(root string) engine.GraphStyle {
 			if !ok {
 				return "", ""
 			}
-			if name == pkgrule.Tarball {
+			if name == pkgtree.TarballFile {
 				return path.Base(dir), "shape=box, style=filled, fillcolor=lightyellow"
 			}
 			return path.Base(dir) + " " + name, "shape=box"

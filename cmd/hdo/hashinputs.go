@@ -9,6 +9,7 @@ import (
 
 	"github.com/hdo-build/hdo/internal/pkgrule"
 	"github.com/hdo-build/hdo/internal/pkgspec"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 )
 
 func init() {
@@ -38,7 +39,7 @@ func hashInputsVerb(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	// Bring the package's and its dependencies' pkghashes up to date.
-	if err := eng.Build(ctx, []string{path.Join(dir, pkgrule.PkgHash)}, false); err != nil {
+	if err := eng.Build(ctx, []string{path.Join(dir, pkgtree.PkgHashFile)}, false); err != nil {
 		return err
 	}
 	root := eng.Root()
@@ -51,7 +52,7 @@ func hashInputsVerb(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	sum, inputs, err := pkgrule.Hash(root, p, files, func(d string) (string, error) {
-		b, err := os.ReadFile(eng.Abs(path.Join(d, pkgrule.PkgHash)))
+		b, err := os.ReadFile(eng.Abs(path.Join(d, pkgtree.PkgHashFile)))
 		return strings.TrimSpace(string(b)), err
 	})
 	if err != nil {

@@ -3,14 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path"
 	"regexp"
 	"strings"
 
 	"github.com/hdo-build/hdo/internal/cache"
-	"github.com/hdo-build/hdo/internal/pkgrule"
 	"github.com/hdo-build/hdo/internal/pkgspec"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 )
 
 func init() {
@@ -52,35 +51,12 @@ func publishVerb(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		dirs = append(dirs, d)
-		targets = append(targets, path.Join(d, pkgrule.Tarball))
+		targets = append(targets, path.Join(d, pkgtree.TarballFile))
 	}
 	if err := eng.Build(ctx, targets, false); err != nil {
 		return err
 	}
 	root := eng.Root()
-	read := func(dir, name string) (string, error) {
-		b, err := os.ReadFile(eng.Abs(path.Join(dir, name)))
-		return string(b), err
-	}
-	closureDirs := func(dir string) ([]string, error) {
-		text, err := read(dir, pkgrule.Closure)
-		if err != nil {
-			return nil, err
-		}
-		var out []string
-		for _, line := range strings.Fields(text) {
-			d, err := pkgrule.DirOfTarballPath(line)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, d)
-		}
-		return out, nil
-	}
-	pkghash := func(dir string) (string, error) {
-		h, err := read(dir, pkgrule.PkgHash)
-		return strings.TrimSpace(h), err
-	}
 	// Each package, then each member of its closure, once.
 	seen := map[string]bool{}
 	var entries []cache.Entry
@@ -90,29 +66,26 @@ func publishVerb(ctx context.Context, e *env, args []string) error {
 			return nil
 		}
 		seen[d] = true
-		h, err := pkghash(d)
+		b, err := pkgtree.ReadBuilt(root, d)
 		if err != nil {
 			return err
 		}
-		members, err := closureDirs(d)
-		if err != nil {
-			return err
-		}
+		members := b.Closure
 		var closure []string
 		for _, m := range members {
-			mh, err := pkghash(m)
+			mb, err := pkgtree.ReadBuilt(root, m)
 			if err != nil {
 				return err
 			}
-			closure = append(closure, mh)
+			closure = append(closure, string(mb.PkgHash))
 		}
 		version := ""
 		if p, err := pkgspec.Load(root, d); err == nil {
 			version = guessVersion(path.Base(d), p)
 		}
 		entries = append(entries, cache.Entry{
-			Name: path.Base(d), Version: version, PkgHash: h,
-			Tarball: eng.Abs(path.Join(d, pkgrule.Tarball)), Closure: closure,
+			Name: path.Base(d), Version: version, PkgHash: string(b.PkgHash),
+			Tarball: b.Tarball, Closure: closure,
 		})
 		for _, m := range members {
 			if err := add(m); err != nil {

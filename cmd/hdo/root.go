@@ -6,6 +6,7 @@ import (
 
 	"github.com/hdo-build/hdo/engine"
 	"github.com/hdo-build/hdo/internal/pkgrule"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 )
 
 // treeRoot finds the tree root for a command given paths (targets or
@@ -29,7 +30,7 @@ func treeRoot(e *env, paths []string) (string, error) {
 			fmt.Fprintf(e.stderr, "hdo: ignoring %s: it %s\n", filepath.Join(dir, ".hdo"), why)
 			return true
 		}
-		if pkgrule.IsPackageDir(dir, ".") {
+		if pkgtree.IsPackageDir(dir, ".") {
 			if _, ok := pkgrule.TreeRootOf(dir); ok {
 				fmt.Fprintf(e.stderr, "hdo: ignoring %s: a package directory is never a tree root (remove it)\n", filepath.Join(dir, ".hdo"))
 				return true

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hdo-build/hdo/engine"
 	"github.com/hdo-build/hdo/internal/pkgrule"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 	"github.com/hdo-build/hdo/sandbox"
 )
 
@@ -41,7 +42,7 @@ func shellVerb(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := buildClosure(ctx, eng, dir, path.Join(dir, pkgrule.PkgHash)); err != nil {
+	if err := buildClosure(ctx, eng, dir, path.Join(dir, pkgtree.PkgHashFile)); err != nil {
 		return err
 	}
 	pcfg, err := pkgConfig(e, eng.Root(), bf.binaryOnly, newPlainStatusFor(e))
@@ -71,7 +72,7 @@ func shellVerb(ctx context.Context, e *env, args []string) error {
 // buildClosure brings up to date what a sandbox for the package in dir
 // needs (its .bclosure and the tarballs it lists) and the extra targets.
 func buildClosure(ctx context.Context, eng *engine.Engine, dir string, extra ...string) error {
-	if err := eng.Build(ctx, append(extra, path.Join(dir, pkgrule.BClosure)), false); err != nil {
+	if err := eng.Build(ctx, append(extra, path.Join(dir, pkgtree.BClosureFile)), false); err != nil {
 		return err
 	}
 	deps, err := pkgrule.BuildClosureTargets(eng.Root(), dir)

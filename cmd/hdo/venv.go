@@ -11,7 +11,7 @@ import (
 	"github.com/hdo-build/hdo/engine"
 	"github.com/hdo-build/hdo/internal/gcroots"
 	"github.com/hdo-build/hdo/internal/hostroot"
-	"github.com/hdo-build/hdo/internal/pkgrule"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 	"github.com/hdo-build/hdo/internal/venv"
 )
 
@@ -74,12 +74,12 @@ func buildPackages(ctx context.Context, e *env, eng *engine.Engine, args []strin
 		if err != nil {
 			return nil, err
 		}
-		d = strings.TrimSuffix(d, "/"+pkgrule.Tarball)
-		if !pkgrule.IsPackageDir(eng.Root(), d) {
+		d = strings.TrimSuffix(d, "/"+pkgtree.TarballFile)
+		if !pkgtree.IsPackageDir(eng.Root(), d) {
 			return nil, fmt.Errorf("%s is not a package directory (no build or seed.lock file)", a)
 		}
 		dirs = append(dirs, d)
-		targets = append(targets, path.Join(d, pkgrule.Tarball))
+		targets = append(targets, path.Join(d, pkgtree.TarballFile))
 	}
 	if err := eng.Build(ctx, targets, false); err != nil {
 		return nil, err
@@ -95,11 +95,11 @@ func buildPackages(ctx context.Context, e *env, eng *engine.Engine, args []strin
 			return nil
 		}
 		seen[d] = true
-		h, err := read(d, pkgrule.PkgHash)
+		h, err := read(d, pkgtree.PkgHashFile)
 		if err != nil {
 			return err
 		}
-		out = append(out, venv.Package{Name: d, PkgHash: h, Tarball: eng.Abs(path.Join(d, pkgrule.Tarball))})
+		out = append(out, venv.Package{Name: d, PkgHash: h, Tarball: eng.Abs(path.Join(d, pkgtree.TarballFile))})
 		return nil
 	}
 	for _, d := range dirs {
@@ -108,14 +108,14 @@ func buildPackages(ctx context.Context, e *env, eng *engine.Engine, args []strin
 		}
 	}
 	for _, d := range dirs {
-		closure, err := read(d, pkgrule.Closure)
+		closure, err := read(d, pkgtree.ClosureFile)
 		if err != nil {
 			return nil, err
 		}
 		for _, line := range strings.Fields(closure) {
-			m, err := pkgrule.DirOfTarballPath(line)
+			m, err := pkgtree.ParseTarballLine(line)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", path.Join(d, pkgrule.Closure), err)
+				return nil, fmt.Errorf("%s: %w", path.Join(d, pkgtree.ClosureFile), err)
 			}
 			if err := add(m); err != nil {
 				return nil, err

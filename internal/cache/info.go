@@ -10,6 +10,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/hdo-build/hdo/internal/pkgtree"
 )
 
 // InfoFormat is the .info format version this package writes and the newest
@@ -310,18 +312,8 @@ func checkHash(h string) error {
 }
 
 // ValidHash reports whether h is 64 lowercase hex digits, the form of a
-// pkghash and of every hash in an .info.
-func ValidHash(h string) bool {
-	if len(h) != 64 {
-		return false
-	}
-	for _, c := range []byte(h) {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
+// pkghash and of every hash in an .info (see pkgtree.IsHex64).
+func ValidHash(h string) bool { return pkgtree.IsHex64(h) }
 
 // clip shortens s for an error message.
 func clip(s string) string {

@@ -41,6 +41,7 @@ import (
 	"github.com/hdo-build/hdo/engine"
 	"github.com/hdo-build/hdo/internal/cachedir"
 	"github.com/hdo-build/hdo/internal/gcroots"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 	"github.com/hdo-build/hdo/internal/regfile"
 	"github.com/hdo-build/hdo/internal/rmtree"
 	"github.com/hdo-build/hdo/internal/store"
@@ -226,22 +227,12 @@ func (n *needs) addTree(root string) error {
 		if p != root && strings.HasPrefix(d.Name(), ".") {
 			return filepath.SkipDir
 		}
-		if isPackage(p) {
+		if pkgtree.IsPackageDirAbs(p) {
 			rel, _ := filepath.Rel(root, p)
 			n.addPackage(root, filepath.ToSlash(rel))
 		}
 		return nil
 	})
-}
-
-// isPackage reports whether dir holds a build or seed.lock file.
-func isPackage(dir string) bool {
-	for _, f := range []string{"build", "seed.lock"} {
-		if fi, err := os.Stat(filepath.Join(dir, f)); err == nil && fi.Mode().IsRegular() {
-			return true
-		}
-	}
-	return false
 }
 
 // addPackage keeps what the package at root/dir needs.
@@ -260,7 +251,7 @@ func (n *needs) addPackage(root, dir string) {
 		// refuse is still kept.
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		for sc.Scan() {
-			if f := strings.Fields(sc.Text()); len(f) > 0 && isHex64(f[0]) {
+			if f := strings.Fields(sc.Text()); len(f) > 0 && pkgtree.IsHex64(f[0]) {
 				n.sources[f[0]] = true
 			}
 		}
@@ -304,9 +295,9 @@ func (n *needs) addKeep(p string) error {
 		return n.addVenv(p)
 	case fi.IsDir() && isTree(p):
 		return n.addTree(p)
-	case !fi.IsDir() && filepath.Base(p) == ".pkg.tar.gz" && isPackage(filepath.Dir(p)):
+	case !fi.IsDir() && filepath.Base(p) == pkgtree.TarballFile && pkgtree.IsPackageDirAbs(filepath.Dir(p)):
 		return n.addKeptPackage(filepath.Dir(p))
-	case fi.IsDir() && isPackage(p):
+	case fi.IsDir() && pkgtree.IsPackageDirAbs(p):
 		return n.addKeptPackage(p)
 	}
 	return fmt.Errorf("gc: keep %s: not a tree, a package dir, a .pkg.tar.gz or a venv", p)
@@ -331,11 +322,13 @@ func (n *needs) addKeptPackage(dir string) error {
 		return err
 	}
 	n.addPackage(root, filepath.ToSlash(rel))
-	data, _ := regfile.ReadFile(filepath.Join(dir, ".closure"), maxPackageFile)
-	for _, line := range strings.Fields(string(data)) {
-		if d, ok := strings.CutSuffix(strings.TrimPrefix(line, "./"), "/.pkg.tar.gz"); ok {
-			n.addPackage(root, d)
-		}
+	data, _ := regfile.ReadFile(filepath.Join(dir, pkgtree.ClosureFile), maxPackageFile)
+	deps, err := pkgtree.ParseClosure(data)
+	if err != nil {
+		n.logf("%s: %v (keeping only the package)", dir, err)
+	}
+	for _, d := range deps {
+		n.addPackage(root, d)
 	}
 	return nil
 }
@@ -360,14 +353,10 @@ func readHash(file string) string {
 		return ""
 	}
 	h := strings.TrimSpace(string(data))
-	if !isHex64(h) {
+	if !pkgtree.IsHex64(h) {
 		return ""
 	}
 	return h
-}
-
-func isHex64(s string) bool {
-	return len(s) == 64 && strings.Trim(s, "0123456789abcdef") == ""
 }
 
 // entries lists dir, which may not exist.
@@ -413,7 +402,7 @@ func sweepStore(opts Options, n *needs, names map[string]gcroots.StoreEntry, rep
 		for _, suffix := range []string{".manifest", ".content", ".tarballs"} {
 			h = strings.TrimSuffix(h, suffix)
 		}
-		if isHex64(h) {
+		if pkgtree.IsHex64(h) {
 			hashes[h] = true
 		}
 	}
@@ -448,7 +437,7 @@ func sweepSources(opts Options, n *needs, rep *Report) error {
 	}
 	for _, e := range ents {
 		sum := strings.TrimPrefix(e.Name(), ".part-")
-		if !isHex64(sum) {
+		if !pkgtree.IsHex64(sum) {
 			continue
 		}
 		// A partial download of a needed source is kept for resuming,
@@ -477,7 +466,7 @@ func sweepDownloads(opts Options, n *needs, rep *Report) error {
 	for _, e := range ents {
 		h, ok := strings.CutSuffix(e.Name(), ".tar.gz")
 		switch {
-		case ok && isHex64(h):
+		case ok && pkgtree.IsHex64(h):
 			if n.downloads[h] {
 				continue
 			}
@@ -502,7 +491,7 @@ func sweepSeeds(opts Options, n *needs, rep *Report) error {
 	files := map[string][]string{}
 	for _, e := range ents {
 		key, _, _ := strings.Cut(e.Name(), ".")
-		if isHex64(key) {
+		if pkgtree.IsHex64(key) {
 			files[key] = append(files[key], filepath.Join(dir, e.Name()))
 		}
 	}

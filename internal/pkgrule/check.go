@@ -10,6 +10,7 @@ import (
 	"github.com/hdo-build/hdo/bootstrap"
 	"github.com/hdo-build/hdo/internal/cachedir"
 	"github.com/hdo-build/hdo/internal/pkgspec"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 	"github.com/hdo-build/hdo/internal/rmtree"
 	"github.com/hdo-build/hdo/sandbox"
 )
@@ -26,7 +27,7 @@ func Rebuild(ctx context.Context, cfg Config, dir, out string, log io.Writer, ma
 	}
 	t := &tarball{cfg: cfg}
 	if p.Seed {
-		lock, err := bootstrap.ParseLock(path.Join(p.Dir, pkgspec.SeedLockFile), p.SeedLock)
+		lock, err := bootstrap.ParseLock(path.Join(p.Dir, pkgtree.SeedLockFile), p.SeedLock)
 		if err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/hdo-build/hdo/bootstrap"
 	"github.com/hdo-build/hdo/engine"
 	"github.com/hdo-build/hdo/internal/pkgspec"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 	"github.com/zeebo/blake3"
 )
 
@@ -44,13 +45,13 @@ type Input struct {
 func Hash(root string, p *pkgspec.Package, files []pkgspec.FileEntry, depHash func(dir string) (string, error)) (string, []Input, error) {
 	in := []Input{{Line: fmt.Sprintf("hdo-pkghash %d", EncodingVersion)}}
 	if p.Seed {
-		lock, err := bootstrap.ParseLock(path.Join(p.Dir, pkgspec.SeedLockFile), p.SeedLock)
+		lock, err := bootstrap.ParseLock(path.Join(p.Dir, pkgtree.SeedLockFile), p.SeedLock)
 		if err != nil {
 			return "", nil, err
 		}
-		in = append(in, Input{Line: "seed " + lock.Key(), Note: fmt.Sprintf("%s: bootstrap format %d, lock without comments, stage0 sources", path.Join(p.Dir, pkgspec.SeedLockFile), bootstrap.FormatVersion)})
+		in = append(in, Input{Line: "seed " + lock.Key(), Note: fmt.Sprintf("%s: bootstrap format %d, lock without comments, stage0 sources", path.Join(p.Dir, pkgtree.SeedLockFile), bootstrap.FormatVersion)})
 	} else {
-		in = append(in, Input{Line: "build " + b3(p.Build), Note: fmt.Sprintf("%s, %d bytes", path.Join(p.Dir, pkgspec.BuildFile), len(p.Build))})
+		in = append(in, Input{Line: "build " + b3(p.Build), Note: fmt.Sprintf("%s, %d bytes", path.Join(p.Dir, pkgtree.BuildFile), len(p.Build))})
 	}
 	sums := append([]pkgspec.Sum(nil), p.Sums...)
 	sort.Slice(sums, func(i, j int) bool { return sums[i].Name < sums[j].Name })
@@ -154,7 +155,7 @@ func buildPkgHash(ctx context.Context, j *engine.Job, dir string) ([]byte, error
 	}
 	var targets []string
 	for _, d := range append(append([]string(nil), p.RunDeps...), p.BuildDeps...) {
-		targets = append(targets, path.Join(d, PkgHash))
+		targets = append(targets, path.Join(d, pkgtree.PkgHashFile))
 	}
 	contents, err := readTargets(ctx, j, targets)
 	if err != nil {
@@ -166,8 +167,8 @@ func buildPkgHash(ctx context.Context, j *engine.Job, dir string) ([]byte, error
 	}
 	sum, _, err := Hash(j.Root(), p, files, func(d string) (string, error) {
 		h, ok := hashes[d]
-		if !ok || len(h) != 64 {
-			return "", fmt.Errorf("%s/%s: not a pkghash", d, PkgHash)
+		if !ok || !pkgtree.IsHex64(h) {
+			return "", fmt.Errorf("%s/%s: not a pkghash", d, pkgtree.PkgHashFile)
 		}
 		return h, nil
 	})
@@ -180,7 +181,7 @@ func buildPkgHash(ctx context.Context, j *engine.Job, dir string) ([]byte, error
 // dependOnFiles records files/ and everything in it as inputs: each file's
 // content, and each directory's listing so that added entries are seen.
 func dependOnFiles(ctx context.Context, j *engine.Job, dir string, files []pkgspec.FileEntry) error {
-	top := path.Join(dir, pkgspec.FilesDir)
+	top := path.Join(dir, pkgtree.FilesDir)
 	if len(files) == 0 {
 		if st, err := os.Lstat(j.Abs(top)); err != nil || !st.IsDir() {
 			return j.IfCreate(top)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hdo-build/hdo/engine"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/hashes.golden")
@@ -43,7 +44,7 @@ func pkghashes(t *testing.T, root string) map[string]string {
 	var targets []string
 	for _, d := range dirs {
 		rel, _ := filepath.Rel(root, d)
-		targets = append(targets, filepath.ToSlash(rel)+"/"+PkgHash)
+		targets = append(targets, filepath.ToSlash(rel)+"/"+pkgtree.PkgHashFile)
 	}
 	if err := e.Build(context.Background(), targets, false); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package pkgrule
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -11,14 +10,7 @@ import (
 
 	"github.com/hdo-build/hdo/engine"
 	"github.com/hdo-build/hdo/internal/pkgspec"
-)
-
-// Target names, relative to a package directory.
-const (
-	PkgHash  = ".pkghash"
-	Closure  = ".closure"
-	BClosure = ".bclosure"
-	Tarball  = ".pkg.tar.gz"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 )
 
 // Rule versions: bump one when the rule's output for the same inputs
@@ -44,7 +36,7 @@ func (r *rule) Match(target string, exists func(string) bool) (string, bool) {
 	if base != r.name || dir == "" {
 		return "", false
 	}
-	if !exists(dir+pkgspec.BuildFile) && !exists(dir+pkgspec.SeedLockFile) {
+	if !exists(dir+pkgtree.BuildFile) && !exists(dir+pkgtree.SeedLockFile) {
 		return "", false
 	}
 	return r.id, true
@@ -57,7 +49,7 @@ func (r *rule) Match(target string, exists func(string) bool) (string, bool) {
 // a package of a pkg/ dir.
 func TreeRootOf(p string) (root string, ok bool) {
 	d := filepath.Clean(p)
-	for !isPackageDirAbs(d) {
+	for !pkgtree.IsPackageDirAbs(d) {
 		parent := filepath.Dir(d)
 		if parent == d {
 			return "", false
@@ -74,23 +66,6 @@ func TreeRootOf(p string) (root string, ok bool) {
 		}
 		d = parent
 	}
-}
-
-// isPackageDirAbs reports whether the absolute dir holds a build or
-// seed.lock file.
-func isPackageDirAbs(dir string) bool {
-	for _, f := range []string{pkgspec.BuildFile, pkgspec.SeedLockFile} {
-		if st, err := os.Stat(filepath.Join(dir, f)); err == nil && st.Mode().IsRegular() {
-			return true
-		}
-	}
-	return false
-}
-
-// IsPackageDir reports whether the root-relative dir holds a build or
-// seed.lock file.
-func IsPackageDir(root, dir string) bool {
-	return isPackageDirAbs(filepath.Join(root, filepath.FromSlash(dir)))
 }
 
 func (r *rule) Build(ctx context.Context, j *engine.Job) error {
@@ -125,7 +100,7 @@ func load(ctx context.Context, j *engine.Job, dir string) (*pkgspec.Package, err
 // packageFiles lists the package files of dir that exist and those that
 // do not.
 func packageFiles(root, dir string) (exist, missing []string) {
-	for _, f := range []string{pkgspec.BuildFile, pkgspec.SeedLockFile, pkgspec.BuildDepsFile, pkgspec.RunDepsFile, pkgspec.FetchFile, pkgspec.SumsFile} {
+	for _, f := range []string{pkgtree.BuildFile, pkgtree.SeedLockFile, pkgtree.BuildDepsFile, pkgtree.RunDepsFile, pkgtree.FetchFile, pkgtree.SumsFile} {
 		rel := path.Join(dir, f)
 		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(rel))); err == nil {
 			exist = append(exist, rel)
@@ -174,7 +149,7 @@ func buildBClosure(ctx context.Context, j *engine.Job, dir string) ([]byte, erro
 func closureOf(ctx context.Context, j *engine.Job, deps []string) ([]byte, error) {
 	var targets []string
 	for _, d := range deps {
-		targets = append(targets, path.Join(d, Closure))
+		targets = append(targets, path.Join(d, pkgtree.ClosureFile))
 	}
 	contents, err := readTargets(ctx, j, targets)
 	if err != nil {
@@ -182,7 +157,7 @@ func closureOf(ctx context.Context, j *engine.Job, deps []string) ([]byte, error
 	}
 	set := map[string]bool{}
 	for i, d := range deps {
-		set[TarballPath(d)] = true
+		set[pkgtree.TarballLine(d)] = true
 		for _, line := range strings.Split(string(contents[i]), "\n") {
 			if line != "" {
 				set[line] = true
@@ -198,19 +173,4 @@ func closureOf(ctx context.Context, j *engine.Job, deps []string) ([]byte, error
 		return []byte{}, nil
 	}
 	return []byte(strings.Join(lines, "\n") + "\n"), nil
-}
-
-// TarballPath is how closures name a package: its tarball's path relative
-// to the tree root, e.g. ./pkg/zlib/.pkg.tar.gz.
-func TarballPath(dir string) string { return "./" + path.Join(dir, Tarball) }
-
-// DirOfTarballPath returns the package dir of a closure line. The dir must
-// be a clean path inside the tree: a closure edited by hand must not put a
-// tarball from outside the tree into a build.
-func DirOfTarballPath(line string) (string, error) {
-	d, ok := strings.CutSuffix(strings.TrimPrefix(line, "./"), "/"+Tarball)
-	if !ok || d == "" || path.IsAbs(d) || path.Clean(d) != d || d == ".." || strings.HasPrefix(d, "../") {
-		return "", fmt.Errorf("closure line %q does not name a package tarball in the tree (./DIR/%s)", line, Tarball)
-	}
-	return d, nil
 }

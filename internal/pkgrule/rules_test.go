@@ -1,6 +1,10 @@
 package pkgrule
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/hdo-build/hdo/internal/pkgtree"
+)
 
 func TestDirOfTarballPath(t *testing.T) {
 	tests := []struct {
@@ -18,12 +22,12 @@ func TestDirOfTarballPath(t *testing.T) {
 		{"./.pkg.tar.gz", ""},
 	}
 	for _, tt := range tests {
-		got, err := DirOfTarballPath(tt.line)
+		got, err := pkgtree.ParseTarballLine(tt.line)
 		if tt.want == "" && err == nil {
-			t.Errorf("DirOfTarballPath(%q) = %q, want an error", tt.line, got)
+			t.Errorf("pkgtree.ParseTarballLine(%q) = %q, want an error", tt.line, got)
 		}
 		if tt.want != "" && (err != nil || got != tt.want) {
-			t.Errorf("DirOfTarballPath(%q) = %q, %v; want %q", tt.line, got, err, tt.want)
+			t.Errorf("pkgtree.ParseTarballLine(%q) = %q, %v; want %q", tt.line, got, err, tt.want)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hdo-build/hdo/internal/gcroots"
 	"github.com/hdo-build/hdo/internal/pkgspec"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 	"github.com/hdo-build/hdo/sandbox"
 )
 
@@ -56,11 +57,11 @@ func Shell(ctx context.Context, cfg Config, dir string, stdin io.Reader, stdout,
 // BuildClosureTargets lists what Shell needs built first: the package's
 // .pkghash and .bclosure, then (after those) the tarballs of the closure.
 func BuildClosureTargets(root, dir string) ([]string, error) {
-	b, err := os.ReadFile(path.Join(root, dir, BClosure))
+	b, err := os.ReadFile(path.Join(root, dir, pkgtree.BClosureFile))
 	if err != nil {
 		return nil, err
 	}
-	dirs, err := closureDirs(b)
+	dirs, err := pkgtree.ParseClosure(b)
 	if err != nil {
 		return nil, err
 	}
@@ -74,18 +75,18 @@ func readBuildClosure(root, dir string) (pkghash string, dirs, hashes []string, 
 		b, err := os.ReadFile(path.Join(root, p))
 		return strings.TrimSpace(string(b)), err
 	}
-	if pkghash, err = read(path.Join(dir, PkgHash)); err != nil {
+	if pkghash, err = read(path.Join(dir, pkgtree.PkgHashFile)); err != nil {
 		return "", nil, nil, err
 	}
-	bcl, err := read(path.Join(dir, BClosure))
+	bcl, err := read(path.Join(dir, pkgtree.BClosureFile))
 	if err != nil {
 		return "", nil, nil, err
 	}
-	if dirs, err = closureDirs([]byte(bcl)); err != nil {
+	if dirs, err = pkgtree.ParseClosure([]byte(bcl)); err != nil {
 		return "", nil, nil, err
 	}
 	for _, d := range dirs {
-		h, err := read(path.Join(d, PkgHash))
+		h, err := read(path.Join(d, pkgtree.PkgHashFile))
 		if err != nil {
 			return "", nil, nil, err
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/hdo-build/hdo/internal/fetch"
 	"github.com/hdo-build/hdo/internal/gcroots"
 	"github.com/hdo-build/hdo/internal/pkgspec"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 	"github.com/hdo-build/hdo/internal/rmtree"
 	"github.com/hdo-build/hdo/internal/store"
 	"github.com/hdo-build/hdo/sandbox"
@@ -87,10 +88,10 @@ func (c *Config) logf(format string, args ...any) {
 // .pkg.tar.gz.
 func Builtins(cfg Config) []engine.Builtin {
 	return []engine.Builtin{
-		&rule{name: PkgHash, id: pkghashRule, build: buildPkgHash},
-		&rule{name: Closure, id: closureRule, build: buildClosure},
-		&rule{name: BClosure, id: bclosureRule, build: buildBClosure},
-		&tarball{rule: rule{name: Tarball, id: tarballRule}, cfg: cfg},
+		&rule{name: pkgtree.PkgHashFile, id: pkghashRule, build: buildPkgHash},
+		&rule{name: pkgtree.ClosureFile, id: closureRule, build: buildClosure},
+		&rule{name: pkgtree.BClosureFile, id: bclosureRule, build: buildBClosure},
+		&tarball{rule: rule{name: pkgtree.TarballFile, id: tarballRule}, cfg: cfg},
 	}
 }
 
@@ -125,15 +126,15 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 	if err != nil {
 		return err
 	}
-	got, err := readTargets(ctx, j, []string{path.Join(dir, PkgHash), path.Join(dir, Closure)})
+	got, err := readTargets(ctx, j, []string{path.Join(dir, pkgtree.PkgHashFile), path.Join(dir, pkgtree.ClosureFile)})
 	if err != nil {
 		return err
 	}
 	pkghash := strings.TrimSpace(string(got[0]))
-	if !cache.ValidHash(pkghash) {
-		return fmt.Errorf("%s: not a pkghash", path.Join(dir, PkgHash))
+	if !pkgtree.IsHex64(pkghash) {
+		return fmt.Errorf("%s: not a pkghash", path.Join(dir, pkgtree.PkgHashFile))
 	}
-	runDirs, err := closureDirs(got[1])
+	runDirs, err := pkgtree.ParseClosure(got[1])
 	if err != nil {
 		return err
 	}
@@ -177,11 +178,11 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 	}
 
 	j.Phase("deps")
-	got, err = readTargets(ctx, j, []string{path.Join(dir, BClosure)})
+	got, err = readTargets(ctx, j, []string{path.Join(dir, pkgtree.BClosureFile)})
 	if err != nil {
 		return err
 	}
-	buildDirs, err := closureDirs(got[0])
+	buildDirs, err := pkgtree.ParseClosure(got[0])
 	if err != nil {
 		return err
 	}
@@ -280,7 +281,7 @@ func (t *tarball) noteContent(j *engine.Job, st *store.Store, pkghash, content s
 
 // buildSeed makes a seed package's tarball from its lock.
 func (t *tarball) buildSeed(ctx context.Context, j *engine.Job, p *pkgspec.Package) error {
-	lock, err := bootstrap.ParseLock(path.Join(p.Dir, pkgspec.SeedLockFile), p.SeedLock)
+	lock, err := bootstrap.ParseLock(path.Join(p.Dir, pkgtree.SeedLockFile), p.SeedLock)
 	if err != nil {
 		return err
 	}
@@ -321,7 +322,7 @@ func (t *tarball) prefetch(ctx context.Context, j *engine.Job, dirs, hashes []st
 	}
 	var want []string
 	for i, d := range dirs {
-		if _, err := os.Stat(j.Abs(path.Join(d, Tarball))); err == nil {
+		if _, err := os.Stat(j.Abs(path.Join(d, pkgtree.TarballFile))); err == nil {
 			continue
 		}
 		if _, err := os.Stat(t.download(hashes[i])); err == nil {
@@ -383,27 +384,11 @@ func (t *tarball) fromDownloads(ctx context.Context, j *engine.Job, pkghash stri
 	return true, nil
 }
 
-// closureDirs turns closure lines into package dirs.
-func closureDirs(b []byte) ([]string, error) {
-	var dirs []string
-	for _, line := range strings.Split(string(b), "\n") {
-		if line == "" {
-			continue
-		}
-		d, err := DirOfTarballPath(line)
-		if err != nil {
-			return nil, err
-		}
-		dirs = append(dirs, d)
-	}
-	return dirs, nil
-}
-
 // pkgHashes reads the pkghashes of package dirs, depending on them.
 func pkgHashes(ctx context.Context, j *engine.Job, dirs []string) ([]string, error) {
 	var targets []string
 	for _, d := range dirs {
-		targets = append(targets, path.Join(d, PkgHash))
+		targets = append(targets, path.Join(d, pkgtree.PkgHashFile))
 	}
 	got, err := readTargets(ctx, j, targets)
 	if err != nil {
@@ -412,7 +397,7 @@ func pkgHashes(ctx context.Context, j *engine.Job, dirs []string) ([]string, err
 	out := make([]string, len(got))
 	for i, b := range got {
 		out[i] = strings.TrimSpace(string(b))
-		if !cache.ValidHash(out[i]) {
+		if !pkgtree.IsHex64(out[i]) {
 			return nil, fmt.Errorf("%s: not a pkghash", targets[i])
 		}
 	}
@@ -423,7 +408,7 @@ func pkgHashes(ctx context.Context, j *engine.Job, dirs []string) ([]string, err
 func tarballs(dirs []string) []string {
 	out := make([]string, len(dirs))
 	for i, d := range dirs {
-		out[i] = path.Join(d, Tarball)
+		out[i] = path.Join(d, pkgtree.TarballFile)
 	}
 	return out
 }

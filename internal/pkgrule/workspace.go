@@ -14,6 +14,7 @@ import (
 	"github.com/hdo-build/hdo/internal/cachedir"
 	"github.com/hdo-build/hdo/internal/fetch"
 	"github.com/hdo-build/hdo/internal/pkgspec"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 	"github.com/hdo-build/hdo/internal/rmtree"
 	"github.com/hdo-build/hdo/internal/store"
 	"github.com/hdo-build/hdo/sandbox"
@@ -57,7 +58,7 @@ func (t *tarball) prepare(ctx context.Context, root string, p *pkgspec.Package, 
 	var layers []sandbox.Layer
 	manifests := map[string]store.Manifest{}
 	for i, d := range buildDirs {
-		tgz := path.Join(d, Tarball)
+		tgz := path.Join(d, pkgtree.TarballFile)
 		h := ""
 		if fileHash != nil {
 			h = fileHash(tgz)
@@ -127,7 +128,7 @@ func (t *tarball) prepare(ctx context.Context, root string, p *pkgspec.Package, 
 			return fail(err)
 		}
 	}
-	if err := copyTree(filepath.Join(root, filepath.FromSlash(path.Join(p.Dir, pkgspec.FilesDir))), ws.home); err != nil {
+	if err := copyTree(filepath.Join(root, filepath.FromSlash(path.Join(p.Dir, pkgtree.FilesDir))), ws.home); err != nil {
 		return fail(fmt.Errorf("%s: files: %w", p.Dir, err))
 	}
 	if err := os.WriteFile(filepath.Join(ws.script, ".hdo", "build"), p.Build, 0o755); err != nil {

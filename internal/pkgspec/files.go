@@ -8,6 +8,8 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+
+	"github.com/hdo-build/hdo/internal/pkgtree"
 )
 
 // Kind is the type of an entry under files/.
@@ -50,7 +52,7 @@ func ListFiles(root, dir string) ([]FileEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	base := path.Join(rel, FilesDir)
+	base := path.Join(rel, pkgtree.FilesDir)
 	top := filepath.Join(root, filepath.FromSlash(base))
 	st, err := os.Lstat(top)
 	if errors.Is(err, fs.ErrNotExist) {

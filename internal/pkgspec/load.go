@@ -9,6 +9,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/hdo-build/hdo/internal/pkgtree"
 )
 
 // Package is a package directory read and checked by Load.
@@ -33,17 +35,6 @@ type Source struct {
 	SHA256 string   // 64 lowercase hex digits
 	URLs   []string // tried in order, e.g. [https://ftp.example/gnu/make/make-4.4.tar.gz]
 }
-
-// Package file names.
-const (
-	BuildFile     = "build"
-	SeedLockFile  = "seed.lock"
-	BuildDepsFile = "build-deps"
-	RunDepsFile   = "run-deps"
-	FetchFile     = "fetch"
-	SumsFile      = "sha256sums"
-	FilesDir      = "files"
-)
 
 // Load reads and checks the package in dir, a path relative to root (an
 // absolute dir inside root is made relative). Every error names the file
@@ -162,11 +153,11 @@ func readAtMost(p string, max int64) ([]byte, error) {
 
 func (l *loader) load() error {
 	p := l.p
-	build, hasBuild, err := l.read(BuildFile)
+	build, hasBuild, err := l.read(pkgtree.BuildFile)
 	if err != nil {
 		return err
 	}
-	lock, hasLock, err := l.read(SeedLockFile)
+	lock, hasLock, err := l.read(pkgtree.SeedLockFile)
 	if err != nil {
 		return err
 	}
@@ -177,7 +168,7 @@ func (l *loader) load() error {
 		return errorf(p.Dir, 0, "not a package directory (no build or seed.lock file)")
 	case hasLock:
 		p.Seed, p.SeedLock = true, lock
-		for _, name := range []string{BuildDepsFile, RunDepsFile, FetchFile, SumsFile} {
+		for _, name := range []string{pkgtree.BuildDepsFile, pkgtree.RunDepsFile, pkgtree.FetchFile, pkgtree.SumsFile} {
 			_, ok, err := l.read(name)
 			if err != nil {
 				return err
@@ -192,10 +183,10 @@ func (l *loader) load() error {
 		build = []byte{}
 	}
 	p.Build = build
-	if p.BuildDeps, err = l.deps(BuildDepsFile); err != nil {
+	if p.BuildDeps, err = l.deps(pkgtree.BuildDepsFile); err != nil {
 		return err
 	}
-	if p.RunDeps, err = l.deps(RunDepsFile); err != nil {
+	if p.RunDeps, err = l.deps(pkgtree.RunDepsFile); err != nil {
 		return err
 	}
 	return l.sources()
@@ -258,7 +249,7 @@ func (l *loader) resolve(file string, d Dep) (string, error) {
 	if !st.IsDir() {
 		return "", errorf(file, d.Line, "%s is not a package directory (not a directory)", d.Path)
 	}
-	if !isFile(filepath.Join(real, BuildFile)) && !isFile(filepath.Join(real, SeedLockFile)) {
+	if !isFile(filepath.Join(real, pkgtree.BuildFile)) && !isFile(filepath.Join(real, pkgtree.SeedLockFile)) {
 		return "", errorf(file, d.Line, "%s is not a package directory (no build or seed.lock file)", d.Path)
 	}
 	return rel, nil
@@ -267,12 +258,12 @@ func (l *loader) resolve(file string, d Dep) (string, error) {
 // sources reads fetch and sha256sums and joins them.
 func (l *loader) sources() error {
 	p := l.p
-	fetchFile, sumsFile := l.file(FetchFile), l.file(SumsFile)
-	fdata, _, err := l.read(FetchFile)
+	fetchFile, sumsFile := l.file(pkgtree.FetchFile), l.file(pkgtree.SumsFile)
+	fdata, _, err := l.read(pkgtree.FetchFile)
 	if err != nil {
 		return err
 	}
-	sdata, hasSums, err := l.read(SumsFile)
+	sdata, hasSums, err := l.read(pkgtree.SumsFile)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,8 @@ package pkgspec
 
 import (
 	"strings"
+
+	"github.com/hdo-build/hdo/internal/pkgtree"
 )
 
 // Sum is one line of a sha256sums file.
@@ -31,7 +33,7 @@ func ParseSums(name string, data []byte) ([]Sum, error) {
 			line = line[1:]
 		}
 		hex, rest, _ := strings.Cut(line, " ")
-		if len(hex) != 64 || !isHex(hex) {
+		if !pkgtree.IsHex64(strings.ToLower(hex)) { // sha256sum -c takes upper case too
 			return nil, errorf(name, n, "%q is not a sha256 (64 hex digits); lines are \"<sha256>  <file name>\" as sha256sum prints them", short(hex))
 		}
 		if !strings.HasPrefix(rest, " ") && !strings.HasPrefix(rest, "*") {
@@ -55,16 +57,6 @@ func ParseSums(name string, data []byte) ([]Sum, error) {
 		sums = append(sums, Sum{Name: file, SHA256: strings.ToLower(hex), Line: n})
 	}
 	return sums, nil
-}
-
-func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }
 
 // short keeps error messages on one readable line.

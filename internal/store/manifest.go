@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hdo-build/hdo/internal/archive"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 )
 
 // manifestHeader starts every manifest; the number is the format version.
@@ -63,7 +64,7 @@ func ParseManifest(data []byte) (Manifest, error) {
 		return m, fmt.Errorf("manifest: no content line")
 	}
 	sum, ok := strings.CutPrefix(lines[1], "content ")
-	if !ok || !isHex64(sum) {
+	if !ok || !pkgtree.IsHex64(sum) {
 		return m, fmt.Errorf("manifest: line 2: got %q, want content <64 hex digits>", lines[1])
 	}
 	m.ContentHash = sum
@@ -106,7 +107,7 @@ func parseEntry(line string) (archive.Entry, error) {
 		}
 		if err == nil {
 			e.Sum = fields[2]
-			if !isHex64(e.Sum) {
+			if !pkgtree.IsHex64(e.Sum) {
 				err = fmt.Errorf("bad content hash %q", e.Sum)
 			}
 		}
@@ -198,8 +199,4 @@ func parseMode(s string) (fs.FileMode, error) {
 		m |= fs.ModeSticky
 	}
 	return m, nil
-}
-
-func isHex64(s string) bool {
-	return len(s) == 64 && strings.Trim(s, "0123456789abcdef") == ""
 }

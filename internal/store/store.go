@@ -16,6 +16,7 @@ import (
 
 	"github.com/hdo-build/hdo/engine/fingerprint"
 	"github.com/hdo-build/hdo/internal/archive"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 	"github.com/hdo-build/hdo/internal/rmtree"
 )
 
@@ -75,15 +76,6 @@ func (s *Store) GiveTo(pkghash string, uid, gid int) error {
 	}
 	if err != nil {
 		return fmt.Errorf("store: give entry %s to its builds' user: %w", pkghash, err)
-	}
-	return nil
-}
-
-// checkHash refuses anything but 64 lowercase hex digits, so that a hash
-// from a hostile source can never name a path outside the store.
-func checkHash(pkghash string) error {
-	if len(pkghash) != 64 || strings.Trim(pkghash, "0123456789abcdef") != "" {
-		return fmt.Errorf("store: invalid package hash %q: want 64 lowercase hex digits", pkghash)
 	}
 	return nil
 }
@@ -428,6 +420,15 @@ func (s *Store) CleanTemp(age time.Duration) error {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("store: clean: %w", err)
+	}
+	return nil
+}
+
+// checkHash refuses anything but 64 lowercase hex digits, so that a hash
+// from a hostile source can never name a path outside the store.
+func checkHash(h string) error {
+	if !pkgtree.IsHex64(h) {
+		return fmt.Errorf("store: invalid package hash %q: want 64 lowercase hex digits", h)
 	}
 	return nil
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/hdo-build/hdo/internal/archive"
 	"github.com/hdo-build/hdo/internal/hostroot"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 	"github.com/hdo-build/hdo/internal/rmtree"
 	"github.com/hdo-build/hdo/internal/store"
 )
@@ -73,7 +74,7 @@ func Create(ctx context.Context, dir string, info Info, exe string) error {
 			return fmt.Errorf("venv %s: package %s listed twice", dir, p.Name)
 		}
 		names[p.Name] = true
-		if strings.ContainsAny(p.Name, "\n") || strings.ContainsAny(info.Tree, "\n") || len(p.PkgHash) != 64 {
+		if strings.ContainsAny(p.Name, "\n") || strings.ContainsAny(info.Tree, "\n") || !pkgtree.IsHex64(p.PkgHash) {
 			return fmt.Errorf("venv %s: bad package %q (%q)", dir, p.Name, p.PkgHash)
 		}
 	}
@@ -275,7 +276,7 @@ func Read(dir string) (*Info, error) {
 			in.Tree = strings.TrimPrefix(line, "tree ")
 		case strings.HasPrefix(line, "package "):
 			h, pkg, ok := strings.Cut(strings.TrimPrefix(line, "package "), " ")
-			if !ok || len(h) != 64 || strings.Trim(h, "0123456789abcdef") != "" || pkg == "" {
+			if !ok || !pkgtree.IsHex64(h) || pkg == "" {
 				return bad()
 			}
 			in.Packages = append(in.Packages, Package{Name: pkg, PkgHash: h})
