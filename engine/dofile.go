@@ -100,7 +100,8 @@ func (e *Engine) runDo(ctx context.Context, j *Job, r rule) error {
 	if err != nil {
 		return err
 	}
-	if after != before {
+	if after != before && after.Exists {
+		// Removing the old target is allowed: the new one replaces it.
 		return fmt.Errorf("%s modified its target %s directly; write to $3 or to stdout instead", Quote(r.Do), Quote(j.Target))
 	}
 	st, err := stdout.Stat()
