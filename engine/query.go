@@ -157,16 +157,29 @@ func (e *Engine) why1(rel string, memo map[string]*whyMemo) (Reason, fingerprint
 func (e *Engine) Targets() []string {
 	var out []string
 	for _, t := range e.listRecords(func(r *state.Record) bool { return r.Target }) {
-		if _, err := os.Lstat(e.Abs(t)); err == nil {
+		if _, err := os.Lstat(e.Abs(t)); err == nil && !e.madeAfterFailure(e.record(t)) {
 			out = append(out, t)
 		}
 	}
 	return out
 }
 
-// Sources lists every recorded file that is not a target, sorted.
+// Sources lists every recorded file that is not a target, sorted, with
+// the files made by hand where a failed build left none (used as sources).
 func (e *Engine) Sources() []string {
-	return e.listRecords(func(r *state.Record) bool { return !r.Target && r.Listing == nil })
+	return e.listRecords(func(r *state.Record) bool {
+		return !r.Target && r.Listing == nil || e.madeAfterFailure(r)
+	})
+}
+
+// madeAfterFailure reports whether r is of a file made where its last,
+// failed build left none: the user's, kept as a source (see kept).
+func (e *Engine) madeAfterFailure(r *state.Record) bool {
+	if r == nil || !r.Target || !r.Failed || r.Stat.Exists {
+		return false
+	}
+	_, err := os.Lstat(e.Abs(r.Path))
+	return err == nil
 }
 
 func (e *Engine) listRecords(keep func(*state.Record) bool) []string {
