@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hdo-build/hdo/internal/pkgtree"
 )
 
 // Source is a file to fetch. pkgspec.Source has the same fields and
@@ -293,17 +295,9 @@ func notFound(err error) bool {
 	return errors.As(err, &se) && (se.code == http.StatusNotFound || se.code == http.StatusGone)
 }
 
-func validSum(s string) bool {
-	if len(s) != sha256.Size*2 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
+// validSum reports whether s is a sha256 as hdo names sources: 64
+// lowercase hex digits.
+func validSum(s string) bool { return pkgtree.IsHex64(s) }
 
 func hashFile(name string) (string, error) {
 	r, err := os.Open(name)
