@@ -4,8 +4,9 @@
 //
 // One engine (the top-level hdo process) owns the scheduler and the state of
 // a tree; .do scripts reach it through redo-ifchange and friends, which are
-// hdo itself talking to the engine over a unix socket (see Serve and
-// Request).
+// hdo itself talking to the engine over a unix socket (see Request and
+// Send). A redo* call's environment, stderr and -k/-x travel with its
+// request: what it asks for is built as if it had started it.
 package engine
 
 import (
