@@ -164,3 +164,28 @@ func cmdTouchpast(ts *testscript.TestScript, neg bool, args []string) {
 	t := time.Now().Add(-time.Duration(secs) * time.Second)
 	ts.Check(os.Chtimes(ts.MkAbs(args[0]), t, t))
 }
+
+// TestScriptCommandsDocumented: testdata/script/README.md lists exactly the
+// commands scripts have besides testscript's own.
+func TestScriptCommandsDocumented(t *testing.T) {
+	b, err := os.ReadFile("testdata/script/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if cell, ok := strings.CutPrefix(line, "| `"); ok {
+			name, _, _ := strings.Cut(cell, " ")
+			documented[strings.TrimSuffix(name, "`")] = true
+		}
+	}
+	for name := range scriptParams(t, "testdata/script").Cmds {
+		if !documented[name] {
+			t.Errorf("script command %s is not in testdata/script/README.md", name)
+		}
+		delete(documented, name)
+	}
+	for name := range documented {
+		t.Errorf("testdata/script/README.md lists %s, which scripts do not have", name)
+	}
+}
