@@ -16,7 +16,7 @@ import (
 func (e *Engine) build(ctx context.Context, n *node, r rule, rec *state.Record, force bool, rq *request) (fingerprint.Hash, error) {
 	rel := n.path
 	if rq.stopped() {
-		return fingerprint.Hash{}, &ErrFailed{Path: rel, Err: errStopped}
+		return fingerprint.Hash{}, &FailedError{Path: rel, Err: errStopped}
 	}
 	if err := ctx.Err(); err != nil {
 		return fingerprint.Hash{}, err
@@ -25,7 +25,7 @@ func (e *Engine) build(ctx context.Context, n *node, r rule, rec *state.Record, 
 		e.warn("waiting for another hdo process building %s", rel)
 	})
 	if err != nil {
-		return fingerprint.Hash{}, &ErrFailed{Path: rel, Err: err}
+		return fingerprint.Hash{}, &FailedError{Path: rel, Err: err}
 	}
 	defer unlock()
 
@@ -95,9 +95,9 @@ func (e *Engine) build(ctx context.Context, n *node, r rule, rec *state.Record, 
 		if isReported(err) {
 			// A dependency failed and said so: one line per failure.
 			e.cfg.Status.Done(rel, nil)
-			return fingerprint.Hash{}, &reported{&ErrFailed{Path: rel, Err: err}}
+			return fingerprint.Hash{}, &reported{&FailedError{Path: rel, Err: err}}
 		}
-		err = &ErrFailed{Path: rel, Err: err}
+		err = &FailedError{Path: rel, Err: err}
 		e.cfg.Status.Done(rel, err)
 		return fingerprint.Hash{}, &reported{err}
 	}

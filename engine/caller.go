@@ -58,14 +58,14 @@ func (rq *request) stopped() bool {
 
 // ensureAll brings paths up to date for rq (in parallel, see each) and
 // returns their identities and errors; a path not started because the
-// request stopped gets an ErrFailed wrapping errStopped. An error for
+// request stopped gets a FailedError wrapping errStopped. An error for
 // which expected returns true (nil: none) does not stop the request.
 func (e *Engine) ensureAll(ctx context.Context, paths []string, force bool, from *node, rq *request, expected func(error) bool) ([]fingerprint.Hash, []error) {
 	hashes := make([]fingerprint.Hash, len(paths))
 	errs := make([]error, len(paths))
 	e.each(len(paths), func(i int) {
 		if rq.stopped() {
-			errs[i] = &ErrFailed{Path: paths[i], Err: errStopped}
+			errs[i] = &FailedError{Path: paths[i], Err: errStopped}
 			return
 		}
 		hashes[i], errs[i] = e.ensure(ctx, paths[i], force, from, rq)

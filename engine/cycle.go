@@ -5,12 +5,12 @@ import (
 	"sync"
 )
 
-// ErrCycle reports a dependency cycle, e.g. a -> b -> a.
-type ErrCycle struct {
+// CycleError reports a dependency cycle, e.g. a -> b -> a.
+type CycleError struct {
 	Path []string // the cycle, first element repeated at the end
 }
 
-func (e *ErrCycle) Error() string {
+func (e *CycleError) Error() string {
 	quoted := make([]string, len(e.Path))
 	for i, p := range e.Path {
 		quoted[i] = Quote(p)

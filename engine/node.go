@@ -60,22 +60,22 @@ func Quote(name string) string {
 	return name
 }
 
-// ErrNoRule reports a file that does not exist and that no rule builds.
-type ErrNoRule struct{ Path string }
+// NoRuleError reports a file that does not exist and that no rule builds.
+type NoRuleError struct{ Path string }
 
-func (e *ErrNoRule) Error() string {
+func (e *NoRuleError) Error() string {
 	return fmt.Sprintf("%s does not exist and no .do file or built-in rule builds it", Quote(e.Path))
 }
 
-// ErrFailed reports a target that could not be brought up to date. Its
+// FailedError reports a target that could not be brought up to date. Its
 // cause was reported when it happened.
-type ErrFailed struct {
+type FailedError struct {
 	Path string
 	Err  error
 }
 
-func (e *ErrFailed) Error() string { return Quote(e.Path) + ": " + e.Err.Error() }
-func (e *ErrFailed) Unwrap() error { return e.Err }
+func (e *FailedError) Error() string { return Quote(e.Path) + ": " + e.Err.Error() }
+func (e *FailedError) Unwrap() error { return e.Err }
 
 // reported wraps an error that was already shown to the user.
 type reported struct{ error }
@@ -89,7 +89,7 @@ var ErrBuildFailed = errors.New("build failed")
 // isReported reports whether err (or a part of it) was already shown.
 func isReported(err error) bool {
 	var r *reported
-	var c *ErrCycle
+	var c *CycleError
 	return errors.As(err, &r) || errors.As(err, &c) || errors.Is(err, errStopped)
 }
 
@@ -130,7 +130,7 @@ func (e *Engine) ensure(ctx context.Context, path string, force bool, from *node
 	n := e.node(path)
 	if from != nil {
 		if cycle := e.waits.add(from, n); cycle != nil {
-			err := &ErrCycle{Path: cycle}
+			err := &CycleError{Path: cycle}
 			e.warnOnceFor("cycle:"+err.Error(), "%s", err)
 			return fingerprint.Hash{}, err
 		}
@@ -175,7 +175,7 @@ func (e *Engine) evaluate(ctx context.Context, n *node, force bool, rq *request)
 	rec := e.record(rel)
 	if !hasRule {
 		if !fs.stat.Exists {
-			return fingerprint.Hash{}, &ErrNoRule{Path: rel}
+			return fingerprint.Hash{}, &NoRuleError{Path: rel}
 		}
 		return e.source(rel, fs, rec)
 	}
@@ -204,7 +204,7 @@ func (e *Engine) evaluate(ctx context.Context, n *node, force bool, rq *request)
 		}
 		reason, err := e.outOfDate(ctx, n, r, rec, fs, rq)
 		if err != nil {
-			return fingerprint.Hash{}, &ErrFailed{Path: rel, Err: err}
+			return fingerprint.Hash{}, &FailedError{Path: rel, Err: err}
 		}
 		if reason == "" {
 			return rec.Ident(), nil
@@ -393,7 +393,7 @@ func (e *Engine) outOfDate(ctx context.Context, n *node, r rule, rec *state.Reco
 		paths[i] = d.Path
 	}
 	deleted := func(err error) bool {
-		var nr *ErrNoRule
+		var nr *NoRuleError
 		return errors.As(err, &nr)
 	}
 	hashes, errs := e.ensureAll(ctx, paths, false, n, newRequest(rq.caller, rq), deleted)

@@ -57,7 +57,7 @@ func (e *Engine) OOD() ([]string, error) {
 	var out []string
 	for _, t := range e.listRecords(func(r *state.Record) bool { return r.Target }) {
 		r, _, err := e.why(t, memo)
-		var nr *ErrNoRule
+		var nr *NoRuleError
 		if err != nil && !errors.As(err, &nr) {
 			return nil, err
 		}
@@ -92,7 +92,7 @@ func (e *Engine) why1(rel string, memo map[string]*whyMemo) (Reason, fingerprint
 	rec := e.record(rel)
 	if !hasRule {
 		if !fs.stat.Exists {
-			return Reason{}, fingerprint.Hash{}, &ErrNoRule{Path: rel}
+			return Reason{}, fingerprint.Hash{}, &NoRuleError{Path: rel}
 		}
 		h, err := e.contentHash(rel, fs, rec)
 		return Reason{Note: "a source"}, h, err
@@ -136,7 +136,7 @@ func (e *Engine) why1(rel string, memo map[string]*whyMemo) (Reason, fingerprint
 			}
 		case state.IfChange:
 			dr, dh, err := e.why(d.Path, memo)
-			var nr *ErrNoRule
+			var nr *NoRuleError
 			switch {
 			case errors.As(err, &nr):
 				return Reason{Cause: d.Path + " was deleted"}, fingerprint.Hash{}, nil
