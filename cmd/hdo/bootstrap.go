@@ -31,6 +31,9 @@ func (s *stringList) Set(v string) error {
 }
 
 func bootstrapVerb(ctx context.Context, e *env, args []string) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		args = append([]string{"lock"}, args...)
+	}
 	if len(args) == 0 || args[0] != "lock" {
 		return usagef("usage: hdo bootstrap lock [--debian PKG...] SEEDDIR")
 	}

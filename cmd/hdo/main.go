@@ -136,17 +136,6 @@ func dispatch(ctx context.Context, e *env, name string, args []string) error {
 	return buildCommand(ctx, e, "hdo", args, false)
 }
 
-func init() {
-	register("help", verb{
-		usage: "help",
-		help:  "show this help",
-		run: func(ctx context.Context, e *env, args []string) error {
-			printUsage(e.stdout)
-			return nil
-		},
-	})
-}
-
 func printUsage(w io.Writer) {
 	fmt.Fprint(w, `usage: hdo [-j N] [-k] [-x] [-f] [-q] TARGET...   build targets (redo-ifchange; -f: redo)
        hdo VERB [ARGS]
