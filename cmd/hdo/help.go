@@ -69,8 +69,8 @@ Example:
 
 Example:
   hdo log pkg/make/.pkg.tar.gz`,
-	"new": `Creates PKGDIR with a build script to fill in, and build-deps naming the
-seed.
+	"new": `Creates PKGDIR with a build script to fill in, a commented fetch file,
+and empty build-deps and run-deps.
 
 Example:
   hdo new pkg/hello`,
