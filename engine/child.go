@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+
+	"github.com/hdo-build/hdo/internal/fdpass"
 )
 
 // Commands is every name hdo answers to as a multicall binary; inside .do
@@ -175,22 +177,16 @@ func readStderr(c net.Conn) ([]byte, *os.File, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
+	fds, err := fdpass.ParseRights(oob[:oobn])
 	if err != nil {
 		return nil, nil, err
 	}
 	var f *os.File
-	for _, m := range msgs {
-		fds, err := syscall.ParseUnixRights(&m)
-		if err != nil {
-			continue
-		}
-		for _, fd := range fds {
-			if f == nil {
-				f = os.NewFile(uintptr(fd), "stderr of redo")
-			} else {
-				syscall.Close(fd)
-			}
+	for i, fd := range fds {
+		if i == 0 {
+			f = os.NewFile(uintptr(fd), "stderr of redo")
+		} else {
+			syscall.Close(fd)
 		}
 	}
 	return b[:n], f, nil

@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hdo-build/hdo/internal/fdpass"
 )
 
 // An interactive build (hdo shell) gets a terminal of its own, never the
@@ -73,7 +75,7 @@ func receiveConsole(sock *os.File) (*os.File, error) {
 	if rerr != nil {
 		return nil, rerr
 	}
-	fds, perr := parseRights(oob[:oobn])
+	fds, perr := fdpass.ParseRights(oob[:oobn])
 	if perr != nil || len(fds) != 1 || string(buf[:n]) != consoleMagic {
 		for _, fd := range fds {
 			unix.Close(fd)

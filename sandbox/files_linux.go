@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hdo-build/hdo/internal/fdpass"
 )
 
 // An init is started with a socket as its fd initSockFD and nothing else
@@ -95,7 +97,7 @@ func receiveFiles(sock int) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	fds, err := parseRights(oob[:oobn])
+	fds, err := fdpass.ParseRights(oob[:oobn])
 	switch {
 	case err != nil:
 	case string(buf[:n]) != filesMagic:
@@ -110,26 +112,6 @@ func receiveFiles(sock int) ([]int, error) {
 			unix.Close(fd)
 		}
 		return nil, err
-	}
-	return fds, nil
-}
-
-// parseRights returns the fds passed in control messages oob.
-func parseRights(oob []byte) ([]int, error) {
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return nil, err
-	}
-	var fds []int
-	for _, cm := range msgs {
-		more, err := unix.ParseUnixRights(&cm)
-		if err != nil {
-			for _, fd := range fds {
-				unix.Close(fd)
-			}
-			return nil, err
-		}
-		fds = append(fds, more...)
 	}
 	return fds, nil
 }

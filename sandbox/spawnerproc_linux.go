@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hdo-build/hdo/internal/fdpass"
 )
 
 // spawnerMain is the spawner process: it starts inits until its
@@ -45,7 +47,7 @@ func spawnerMain() int {
 			return 0
 		}
 		var files []*os.File
-		fds, ferr := parseRights(oob[:oobn])
+		fds, ferr := fdpass.ParseRights(oob[:oobn])
 		for _, fd := range fds {
 			files = append(files, os.NewFile(uintptr(fd), "received"))
 		}
