@@ -1,19 +1,20 @@
 // Package pkgtree is the vocabulary of a package tree: the names of a
 // package's files and of the targets hdo builds in it, what makes a
 // directory a package, the lines of closure files, the hashes that name
-// packages, and reading a built package back. It imports nothing of hdo's;
-// every other package that speaks of packages uses it.
+// packages, and reading a built package back. It imports nothing of hdo's
+// but the regfile helper; every other package that speaks of packages uses
+// it.
 package pkgtree
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/hdo-build/hdo/internal/regfile"
 )
 
 // A package's own files, relative to its directory.
@@ -136,8 +137,8 @@ type Built struct {
 	Closure []string // package dirs of its run-time closure (its run-deps and theirs), from .closure
 }
 
-// MaxTargetSize bounds what ReadBuilt reads of a target: a tree's
-// .closure may be a FIFO or a link to /dev/zero.
+// MaxTargetSize bounds what ReadBuilt reads of a target; a tree's
+// .closure may also be a FIFO or a link to /dev/zero (see regfile).
 const MaxTargetSize = 4 << 20
 
 // ReadBuilt reads back the package at the root-relative dir from its
@@ -146,14 +147,14 @@ const MaxTargetSize = 4 << 20
 func ReadBuilt(root, dir string) (Built, error) {
 	abs := filepath.Join(root, filepath.FromSlash(dir))
 	b := Built{Dir: dir, Tarball: filepath.Join(abs, TarballFile)}
-	h, err := readTarget(filepath.Join(abs, PkgHashFile))
+	h, err := regfile.ReadFile(filepath.Join(abs, PkgHashFile), MaxTargetSize)
 	if err != nil {
 		return Built{}, err
 	}
 	if b.PkgHash, err = ParsePkgHash(string(bytes.TrimSpace(h))); err != nil {
 		return Built{}, fmt.Errorf("%s: %w", path.Join(dir, PkgHashFile), err)
 	}
-	cl, err := readTarget(filepath.Join(abs, ClosureFile))
+	cl, err := regfile.ReadFile(filepath.Join(abs, ClosureFile), MaxTargetSize)
 	if err != nil {
 		return Built{}, err
 	}
@@ -161,24 +162,4 @@ func ReadBuilt(root, dir string) (Built, error) {
 		return Built{}, fmt.Errorf("%s: %w", path.Join(dir, ClosureFile), err)
 	}
 	return b, nil
-}
-
-// readTarget reads a regular file of at most MaxTargetSize bytes.
-func readTarget(p string) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		if err == nil {
-			err = errors.New("not a regular file")
-		}
-		return nil, fmt.Errorf("%s: %w", p, err)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, MaxTargetSize+1))
-	if err == nil && len(b) > MaxTargetSize {
-		err = fmt.Errorf("%s: larger than %d bytes", p, MaxTargetSize)
-	}
-	return b, err
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -91,5 +92,13 @@ func TestReadBuilt(t *testing.T) {
 	os.Symlink("/dev/zero", filepath.Join(root, "pkg/bad/.closure"))
 	if _, err := ReadBuilt(root, "pkg/bad"); err == nil {
 		t.Errorf("a .closure linked to /dev/zero was read")
+	}
+	// A FIFO is refused, not waited on.
+	os.Remove(filepath.Join(root, "pkg/bad/.closure"))
+	if err := syscall.Mkfifo(filepath.Join(root, "pkg/bad/.closure"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadBuilt(root, "pkg/bad"); err == nil {
+		t.Errorf("a .closure that is a FIFO was read")
 	}
 }
