@@ -84,22 +84,21 @@ func buildPackages(ctx context.Context, e *env, eng *engine.Engine, args []strin
 	if err := eng.Build(ctx, targets, false); err != nil {
 		return nil, err
 	}
-	read := func(dir, name string) (string, error) {
-		b, err := os.ReadFile(eng.Abs(path.Join(dir, name)))
-		return strings.TrimSpace(string(b)), err
-	}
+	// The packages asked for, then their closures' members, each once.
 	seen := map[string]bool{}
 	var out []venv.Package
+	var closures [][]string
 	add := func(d string) error {
 		if seen[d] {
 			return nil
 		}
 		seen[d] = true
-		h, err := read(d, pkgtree.PkgHashFile)
+		b, err := pkgtree.ReadBuilt(eng.Root(), d)
 		if err != nil {
 			return err
 		}
-		out = append(out, venv.Package{Name: d, PkgHash: h, Tarball: eng.Abs(path.Join(d, pkgtree.TarballFile))})
+		out = append(out, venv.Package{Name: d, PkgHash: string(b.PkgHash), Tarball: b.Tarball})
+		closures = append(closures, b.Closure)
 		return nil
 	}
 	for _, d := range dirs {
@@ -107,16 +106,10 @@ func buildPackages(ctx context.Context, e *env, eng *engine.Engine, args []strin
 			return nil, err
 		}
 	}
-	for _, d := range dirs {
-		closure, err := read(d, pkgtree.ClosureFile)
-		if err != nil {
-			return nil, err
-		}
-		for _, line := range strings.Fields(closure) {
-			m, err := pkgtree.ParseTarballLine(line)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", path.Join(d, pkgtree.ClosureFile), err)
-			}
+	// Closures are transitive: those of the packages asked for hold all.
+	asked := closures[:len(closures):len(closures)]
+	for _, members := range asked {
+		for _, m := range members {
 			if err := add(m); err != nil {
 				return nil, err
 			}
