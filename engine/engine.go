@@ -414,10 +414,13 @@ func (e *Engine) putTarget(r *state.Record) error {
 	return e.db.PutObserved(recs[:1], recs[1:])
 }
 
+// scriptEnvSet are the variables scriptEnv sets, whatever the caller's.
+var scriptEnvSet = map[string]bool{"HDO_SOCK": true, "HDO_JOB": true, "HDO_ROOT": true, "MAKEFLAGS": true, "MFLAGS": true, "PATH": true, "PWD": true}
+
 // scriptEnv returns the environment for a script run in dir for caller
 // env: env with hdo's variables, its PATH first, PWD the script's dir.
 func (e *Engine) scriptEnv(env []string, dir string, extra ...string) []string {
-	drop := map[string]bool{"HDO_SOCK": true, "HDO_JOB": true, "HDO_ROOT": true, "MAKEFLAGS": true, "MFLAGS": true, "PATH": true, "PWD": true}
+	drop := scriptEnvSet
 	var out []string
 	path := ""
 	makeflags := ""
