@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/hdo-build/hdo/internal/fdpass"
+	"github.com/hdo-build/hdo/internal/sockdir"
 )
 
 // Commands is every name hdo answers to as a multicall binary; inside .do
@@ -95,16 +96,13 @@ func InstallLinks(dir, exe string) error {
 
 func (e *Engine) installLinks(dir string) error { return InstallLinks(dir, e.cfg.Exe) }
 
-// SocketDirPrefix begins the name of the temp dir holding a running hdo's
-// socket for its scripts, e.g. /tmp/hdo-sock-123456/sock.
-const SocketDirPrefix = "hdo-sock-"
-
+// listen makes the socket the engine's scripts talk to, in a socket dir of
+// its own (see package sockdir).
 func (e *Engine) listen() (*server, error) {
-	dir, err := os.MkdirTemp("", SocketDirPrefix)
+	dir, path, err := sockdir.Make()
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, "sock")
 	ln, err := net.Listen("unix", path)
 	if err != nil {
 		os.RemoveAll(dir)

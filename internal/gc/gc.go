@@ -16,7 +16,7 @@
 //   - a seed cache entry (bootstrap/<key>.*) if a seed lock's key is key;
 //   - a build work dir (build/*) never: gc runs only while no build does,
 //     so every one left is from a failed build or an hdo shell;
-//   - a socket dir in Options.TempDir (see engine.StaleSocketDirs) only
+//   - a socket dir in Options.TempDir (see sockdir.Stale) only
 //     while its hdo runs.
 //
 // Collect holds the gc lock exclusively (see gcroots), so a running build
@@ -38,12 +38,12 @@ import (
 	"time"
 
 	"github.com/hdo-build/hdo/bootstrap"
-	"github.com/hdo-build/hdo/engine"
 	"github.com/hdo-build/hdo/internal/cachedir"
 	"github.com/hdo-build/hdo/internal/gcroots"
 	"github.com/hdo-build/hdo/internal/pkgtree"
 	"github.com/hdo-build/hdo/internal/regfile"
 	"github.com/hdo-build/hdo/internal/rmtree"
+	"github.com/hdo-build/hdo/internal/sockdir"
 	"github.com/hdo-build/hdo/internal/store"
 	"github.com/hdo-build/hdo/internal/venv"
 )
@@ -545,7 +545,7 @@ func sweepSockets(opts Options, n *needs, rep *Report) error {
 	if opts.TempDir == "" {
 		return nil
 	}
-	for _, dir := range engine.StaleSocketDirs(opts.TempDir) {
+	for _, dir := range sockdir.Stale(opts.TempDir) {
 		if err := remove(opts, rep, Sockets, filepath.Base(dir), dir); err != nil {
 			return err
 		}

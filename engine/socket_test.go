@@ -3,70 +3,18 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/hdo-build/hdo/internal/sockdir"
 	"net"
 	"os"
 	"path/filepath"
 	"reflect"
 	"runtime"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
-
-// deadSocket leaves a socket file no process listens on, as a killed hdo
-// does.
-func deadSocket(t *testing.T, path string) {
-	t.Helper()
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln.SetUnlinkOnClose(false)
-	ln.Close()
-}
-
-func TestStaleSocketDirs(t *testing.T) {
-	tmp := t.TempDir()
-	mk := func(name string) string {
-		dir := filepath.Join(tmp, name)
-		if err := os.Mkdir(dir, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		return dir
-	}
-	dead := mk(SocketDirPrefix + "1")
-	deadSocket(t, filepath.Join(dead, "sock"))
-
-	live := mk(SocketDirPrefix + "2")
-	ln, err := net.Listen("unix", filepath.Join(live, "sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-
-	oldEmpty := mk(SocketDirPrefix + "3")
-	old := time.Now().Add(-time.Hour)
-	os.Chtimes(oldEmpty, old, old)
-	mk(SocketDirPrefix + "4") // just made: its hdo may be about to listen
-
-	other := mk(SocketDirPrefix + "5") // something else lives there too
-	deadSocket(t, filepath.Join(other, "sock"))
-	os.WriteFile(filepath.Join(other, "notes"), nil, 0o600)
-
-	notOurs := mk("other-1") // another program's dir
-	deadSocket(t, filepath.Join(notOurs, "sock"))
-
-	got := StaleSocketDirs(tmp)
-	want := []string{dead, oldEmpty}
-	slices.Sort(got)
-	if !slices.Equal(got, want) {
-		t.Errorf("StaleSocketDirs = %q, want %q", got, want)
-	}
-}
 
 // An engine's socket dir is not stale while the engine runs.
 func TestSocketDirOfRunningEngineNotStale(t *testing.T) {
@@ -75,8 +23,8 @@ func TestSocketDirOfRunningEngineNotStale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := StaleSocketDirs(os.TempDir()); len(got) != 0 {
-		t.Errorf("StaleSocketDirs = %q while the engine listens", got)
+	if got := sockdir.Stale(os.TempDir()); len(got) != 0 {
+		t.Errorf("sockdir.Stale = %q while the engine listens", got)
 	}
 	s.close()
 	if _, err := os.Stat(s.dir); !os.IsNotExist(err) {
