@@ -449,3 +449,20 @@ func (l *Lock) Key() string {
 	sum := blake3.Sum256(l.KeyInputs())
 	return hex.EncodeToString(sum[:])
 }
+
+// SeedNeeds parses a seed lock and returns what gc must keep for it: the
+// key of the seed it produces and the sha256 of every source it pins (its
+// .debs and Go toolchain). It fits gc.Options.SeedLock.
+func SeedNeeds(name string, data []byte) (key string, sources []string, err error) {
+	l, err := ParseLock(name, data)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, d := range l.Debs {
+		sources = append(sources, d.SHA256)
+	}
+	if t := l.GoToolchain; t != nil {
+		sources = append(sources, t.SHA256)
+	}
+	return l.Key(), sources, nil
+}

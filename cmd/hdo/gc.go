@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/hdo-build/hdo/bootstrap"
 	"github.com/hdo-build/hdo/internal/gc"
 	"github.com/hdo-build/hdo/internal/gcroots"
 )
@@ -55,6 +56,7 @@ func gcVerb(ctx context.Context, e *env, args []string) error {
 		TempDir:  os.TempDir(),
 		Keep:     keep,
 		DryRun:   *dry,
+		SeedLock: bootstrap.SeedNeeds,
 		Waiting: func() {
 			fmt.Fprintf(e.stderr, "hdo gc: waiting for running builds to finish (they hold %s/%s)\n", cache, gcroots.LockName)
 		},

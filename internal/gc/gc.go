@@ -13,7 +13,8 @@
 //     .pkghash of a package whose .pkg.tar.gz does not exist yet;
 //   - a source (sources/<sha256>) if a package lists its sha256 in
 //     sha256sums, or a seed lock pins a .deb or Go toolchain by it;
-//   - a seed cache entry (bootstrap/<key>.*) if a seed lock's key is key;
+//   - a seed cache entry (bootstrap/<key>.*) if a seed lock's key is key
+//     (Options.SeedLock reads the lock: its format is package bootstrap's);
 //   - a build work dir (build/*) never: gc runs only while no build does,
 //     so every one left is from a failed build or an hdo shell;
 //   - a socket dir in Options.TempDir (see sockdir.Stale) only
@@ -37,7 +38,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hdo-build/hdo/bootstrap"
 	"github.com/hdo-build/hdo/internal/cachedir"
 	"github.com/hdo-build/hdo/internal/gcroots"
 	"github.com/hdo-build/hdo/internal/pkgtree"
@@ -70,6 +70,11 @@ type Options struct {
 	DryRun   bool     // report, remove nothing
 	// Waiting is called once if gc must wait for running builds.
 	Waiting func()
+	// SeedLock reads a package's seed.lock (name is e.g. pkg/seed/seed.lock
+	// for messages): the key of the seed cache entry it produces and the
+	// sha256 of every source it pins. If nil, every seed cache entry is
+	// kept, and so is every source (what a lock pins cannot be told).
+	SeedLock func(name string, data []byte) (key string, sources []string, err error)
 	// Log receives warnings: roots dropped, packages that could not be
 	// read (whatever they may need is then kept where it can be told).
 	Log func(format string, args ...any)
@@ -113,6 +118,8 @@ type needs struct {
 	downloads map[string]bool   // pkghash
 	sources   map[string]bool   // sha256
 	seeds     map[string]bool   // seed lock key
+	allSeeds  bool              // a seed lock could not be read: keep every seed and source
+	seedLock  func(name string, data []byte) (string, []string, error)
 	logf      func(format string, args ...any)
 }
 
@@ -139,7 +146,7 @@ func Collect(ctx context.Context, opts Options) (*Report, error) {
 	}
 
 	rep := &Report{}
-	n := &needs{store: map[string]string{}, downloads: map[string]bool{}, sources: map[string]bool{}, seeds: map[string]bool{}, logf: logf}
+	n := &needs{store: map[string]string{}, downloads: map[string]bool{}, sources: map[string]bool{}, seeds: map[string]bool{}, seedLock: opts.SeedLock, logf: logf}
 	for _, r := range roots {
 		var err error
 		switch {
@@ -257,17 +264,18 @@ func (n *needs) addPackage(root, dir string) {
 		}
 	}
 	if data, err := regfile.ReadFile(filepath.Join(abs, "seed.lock"), maxPackageFile); err == nil {
-		lock, err := bootstrap.ParseLock(path.Join(dir, "seed.lock"), data)
+		if n.seedLock == nil {
+			n.allSeeds = true
+			return
+		}
+		key, sources, err := n.seedLock(path.Join(dir, "seed.lock"), data)
 		if err != nil {
 			n.logf("%s: %v (its seed cache entry and .debs are not kept)", what, err)
 			return
 		}
-		n.seeds[lock.Key()] = true
-		for _, d := range lock.Debs {
-			n.sources[d.SHA256] = true
-		}
-		if t := lock.GoToolchain; t != nil {
-			n.sources[t.SHA256] = true
+		n.seeds[key] = true
+		for _, s := range sources {
+			n.sources[s] = true
 		}
 	}
 }
@@ -443,7 +451,7 @@ func sweepSources(opts Options, n *needs, rep *Report) error {
 		// A partial download of a needed source is kept for resuming,
 		// unless no download has touched it for StalePart: a source that
 		// never ends (file:///dev/zero) left gigabytes there.
-		if n.sources[sum] && (sum == e.Name() || !stalePart(e)) {
+		if (n.allSeeds || n.sources[sum]) && (sum == e.Name() || !stalePart(e)) {
 			continue
 		}
 		what := sum
@@ -496,7 +504,7 @@ func sweepSeeds(opts Options, n *needs, rep *Report) error {
 		}
 	}
 	for _, key := range sortedKeys(files) {
-		if n.seeds[key] {
+		if n.allSeeds || n.seeds[key] {
 			continue
 		}
 		if err := remove(opts, rep, Seeds, key, files[key]...); err != nil {

@@ -2,6 +2,7 @@ package gc
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -177,7 +178,7 @@ func TestCollect(t *testing.T) {
 	write(t, filepath.Join(keep, "pkg/d/seed.lock"), "not a lock")
 	os.RemoveAll(w.tree)
 	var logged []string
-	rep, err = Collect(context.Background(), Options{CacheDir: w.cache, Keep: []string{filepath.Join(keep, "pkg/a/.pkg.tar.gz")}, Log: func(f string, a ...any) { logged = append(logged, f) }})
+	rep, err = Collect(context.Background(), Options{CacheDir: w.cache, Keep: []string{filepath.Join(keep, "pkg/a/.pkg.tar.gz")}, SeedLock: fakeSeedLock, Log: func(f string, a ...any) { logged = append(logged, f) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,6 +193,48 @@ func TestCollect(t *testing.T) {
 	}
 	if _, err := Collect(context.Background(), Options{CacheDir: w.cache, Keep: []string{t.TempDir()}}); err == nil || !strings.Contains(err.Error(), "not a tree, a package dir, a .pkg.tar.gz or a venv") {
 		t.Errorf("keeping a plain directory: err = %v", err)
+	}
+}
+
+// fakeSeedLock reads a lock of one line "KEY SOURCE...".
+func fakeSeedLock(name string, data []byte) (string, []string, error) {
+	f := strings.Fields(string(data))
+	if len(f) == 0 || len(f[0]) != 64 {
+		return "", nil, fmt.Errorf("%s: not a lock", name)
+	}
+	return f[0], f[1:], nil
+}
+
+// A seed lock keeps its seed cache entry and the sources it pins; without
+// a way to read locks, gc keeps every seed and every source.
+func TestCollectSeedLock(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		read func(string, []byte) (string, []string, error)
+		want []string
+	}{
+		{"read", fakeSeedLock, []string{Sources + " " + h('9'), Seeds + " " + h('e')}},
+		{"not read", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			write(t, filepath.Join(w.tree, "pkg/seed/seed.lock"), h('f')+" "+h('8')+"\n")
+			write(t, filepath.Join(w.cache, "sources", h('8')), "a .deb")
+			write(t, filepath.Join(w.cache, "bootstrap", h('e')+".tar.gz"), "old seed")
+			rep, err := Collect(context.Background(), Options{CacheDir: w.cache, DryRun: true, SeedLock: tc.read})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, it := range items(rep) {
+				if strings.HasPrefix(it, Sources) || strings.HasPrefix(it, Seeds) {
+					got = append(got, it)
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("seeds and sources removed (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
