@@ -151,7 +151,11 @@ func BuildRoot(ctx context.Context, lock *Lock, dir string, opts Options) error 
 	if (len(lock.Debs) > 0 || lock.GoToolchain != nil) && opts.Fetch == nil {
 		return fmt.Errorf("%s: the lock has deb or gotoolchain lines but no fetcher is configured", lock.Name)
 	}
-	r := newRoot(dir)
+	r, err := openRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer r.close()
 	for _, d := range lock.Debs {
 		if err := ctx.Err(); err != nil {
 			return err

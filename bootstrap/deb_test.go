@@ -48,7 +48,7 @@ func TestReadDeb(t *testing.T) {
 		t.Run("data.tar"+ext, func(t *testing.T) {
 			deb := makeDeb(t, "hello", "1:2.0-1", ext, debData)
 			dir := t.TempDir()
-			r := newRoot(dir)
+			r := testRoot(t, dir)
 			control, err := readDeb(bytes.NewReader(deb), r.extractTar)
 			if err != nil {
 				t.Fatal(err)
@@ -93,7 +93,7 @@ func TestReadDebErrors(t *testing.T) {
 		{"no control file", makeAr([]arMember{{"debian-binary", []byte("2.0\n")}, {"control.tar.gz", compress(t, ".gz", makeTar(t, []entry{file("./md5sums", 0o644, "")}))}}), "control.tar.gz: no control file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := readDeb(bytes.NewReader(tc.deb), newRoot(t.TempDir()).extractTar)
+			_, err := readDeb(bytes.NewReader(tc.deb), testRoot(t, t.TempDir()).extractTar)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("readDeb error = %v, want %q", err, tc.want)
 			}
@@ -109,25 +109,26 @@ func TestExtractHardening(t *testing.T) {
 		entries []entry
 		want    string
 	}{
-		{"dotdot", []entry{file("../escape", 0o644, "x")}, `entry "../escape" has a ".." component`},
-		{"inner dotdot", []entry{file("a/../../escape", 0o644, "x")}, `entry "a/../../escape" has a ".." component`},
+		{"dotdot", []entry{file("../escape", 0o644, "x")}, `entry "../escape": path escapes the destination`},
+		{"inner dotdot", []entry{file("a/../../escape", 0o644, "x")}, `entry "a/../../escape": path escapes the destination`},
 		{"through symlink dir", []entry{symlink("lib", ".."), file("lib/passwd", 0o644, "x")}, "/lib/passwd: parent /lib is a symlink; seeds never write through symlinks"},
 		{"through nested symlink", []entry{dirEntry("a", 0o755), symlink("a/up", "../.."), file("a/up/x", 0o644, "x")}, "/a/up/x: parent /a/up is a symlink"},
 		{"file as parent", []entry{file("f", 0o644, "x"), file("f/g", 0o644, "y")}, "/f/g: parent /f is not a directory"},
 		{"file over dir", []entry{dirEntry("d", 0o755), file("d", 0o644, "x")}, "/d: a directory is in the way"},
 		{"dir over symlink", []entry{symlink("d", ".."), dirEntry("d", 0o755)}, "/d: a symlink is in the way of a directory"},
-		{"hard link escape", []entry{{name: "h", typ: tar.TypeLink, body: "../../etc/passwd"}}, `entry "../../etc/passwd" has a ".." component`},
+		{"hard link escape", []entry{{name: "h", typ: tar.TypeLink, body: "../../etc/passwd"}}, `entry "../../etc/passwd": path escapes the destination`},
 		{"hard link missing", []entry{{name: "h", typ: tar.TypeLink, body: "nothere"}}, "/h: hard link to /nothere"},
 		{"hard link to symlink", []entry{symlink("s", "../x"), {name: "h", typ: tar.TypeLink, body: "s"}}, "/h: hard link to /s, which is a symlink"},
+		{"long name", []entry{file(strings.Repeat("n", 256), 0o644, "x")}, "path component is 256 bytes long, over the limit of 255"},
 		{"file as root", []entry{file(".", 0o644, "x")}, `entry ".": a file cannot be the root`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			outer := t.TempDir()
 			dir := outer + "/root"
-			r := newRoot(dir)
 			if err := os.Mkdir(dir, 0o755); err != nil {
 				t.Fatal(err)
 			}
+			r := testRoot(t, dir)
 			err := r.extractTar(tar.NewReader(bytes.NewReader(makeTar(t, tc.entries))))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("extract error = %v, want %q", err, tc.want)
@@ -141,9 +142,21 @@ func TestExtractHardening(t *testing.T) {
 	}
 }
 
+// testRoot opens the existing directory dir as a root, closed at the end
+// of the test.
+func testRoot(t testing.TB, dir string) *root {
+	t.Helper()
+	r, err := openRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.close() })
+	return r
+}
+
 func TestExtractReplaces(t *testing.T) {
 	dir := t.TempDir()
-	r := newRoot(dir)
+	r := testRoot(t, dir)
 	steps := [][]entry{
 		{file("etc/conf", 0o644, "old"), symlink("bin/sh", "dash"), file("bin/x", 0o755, "x")},
 		// A later package replaces files and symlinks, never directories.

@@ -7,32 +7,41 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/hdo-build/hdo/internal/archive"
+	"github.com/hdo-build/hdo/internal/beneath"
 	"github.com/hdo-build/hdo/internal/rmtree"
 )
 
-// root writes files into a seed root directory under construction. It never
-// follows a symlink: every parent of a written path must be a real
-// directory inside the root, so nothing can be written outside it, and a
-// package that would write through a symlink is an error.
+// root writes files into a seed root directory under construction,
+// through a beneath.Dir: it never follows a symlink, every parent of a
+// written path must be a real directory inside the root, so nothing can be
+// written outside it, and a package that would write through a symlink is
+// an error.
 //
 // Directory modes are applied by finish, so that a read-only directory in a
 // package does not stop later files from landing in it.
 type root struct {
-	dir      string                 // e.g. /tmp/hdo-seed-123/root
+	dir      *beneath.Dir           // e.g. /tmp/hdo-seed-123/root
 	dirModes map[string]fs.FileMode // slash path relative to dir -> mode
 	dropped  int                    // device nodes and fifos left out
 }
 
-func newRoot(dir string) *root {
-	return &root{dir: dir, dirModes: map[string]fs.FileMode{}}
+// openRoot opens the existing directory dir to build a root in.
+func openRoot(dir string) (*root, error) {
+	d, err := beneath.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &root{dir: d, dirModes: map[string]fs.FileMode{}}, nil
 }
+
+// close releases the root's directory descriptors.
+func (r *root) close() error { return r.dir.Close() }
 
 // keepMode is the part of a mode a seed keeps: permissions and the sticky
 // bit, never setuid or setgid.
@@ -45,21 +54,24 @@ func keepMode(m int64) fs.FileMode {
 }
 
 // cleanEntry turns an archive entry name into a clean slash path relative
-// to the root ("" for the root itself), refusing ".." components.
+// to the root ("." for the root itself). Leading slashes are dropped (a
+// .deb's data.tar names "./usr/bin/x", other archives "/usr/bin/x"); a
+// ".." component, a NUL byte or an overlong name is an error.
 func cleanEntry(name string) (string, error) {
-	name = strings.TrimLeft(name, "/")
-	for _, part := range strings.Split(name, "/") {
-		if part == ".." {
-			return "", fmt.Errorf("entry %q has a \"..\" component", name)
-		}
+	rel := strings.TrimLeft(name, "/")
+	if rel == "" {
+		rel = "."
 	}
-	p := path.Clean("/" + name)[1:]
-	return p, nil
+	rel, reason := beneath.CleanName(rel, beneath.DefaultNameLimits)
+	if reason != "" {
+		return "", fmt.Errorf("entry %q: %s", name, reason)
+	}
+	return rel, nil
 }
 
 // host returns the host path of the root-relative slash path rel.
 func (r *root) host(rel string) string {
-	return filepath.Join(r.dir, filepath.FromSlash(rel))
+	return filepath.Join(r.dir.Path(), filepath.FromSlash(rel))
 }
 
 // parents makes sure every parent directory of rel exists as a real
@@ -72,20 +84,20 @@ func (r *root) parents(rel string) error {
 	cur := ""
 	for _, part := range strings.Split(dir, "/") {
 		cur = path.Join(cur, part)
-		info, err := os.Lstat(r.host(cur))
+		mode, err := r.dir.Lstat(cur)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			if err := os.Mkdir(r.host(cur), 0o755); err != nil {
-				return err
+			if err := r.dir.Mkdir(cur, 0o755); err != nil {
+				return fmt.Errorf("/%s: %w", cur, err)
 			}
 			if _, ok := r.dirModes[cur]; !ok {
 				r.dirModes[cur] = 0o755
 			}
 		case err != nil:
-			return err
-		case info.Mode()&fs.ModeSymlink != 0:
+			return fmt.Errorf("/%s: %w", cur, err)
+		case mode&fs.ModeSymlink != 0:
 			return fmt.Errorf("/%s: parent /%s is a symlink; seeds never write through symlinks", rel, cur)
-		case !info.IsDir():
+		case !mode.IsDir():
 			return fmt.Errorf("/%s: parent /%s is not a directory", rel, cur)
 		}
 	}
@@ -95,17 +107,20 @@ func (r *root) parents(rel string) error {
 // clear removes whatever non-directory is at rel, so that rel can be
 // created afresh; a directory there is an error.
 func (r *root) clear(rel string) error {
-	info, err := os.Lstat(r.host(rel))
+	mode, err := r.dir.Lstat(rel)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("/%s: %w", rel, err)
 	}
-	if info.IsDir() {
+	if mode.IsDir() {
 		return fmt.Errorf("/%s: a directory is in the way", rel)
 	}
-	return os.Remove(r.host(rel))
+	if err := r.dir.Remove(rel); err != nil {
+		return fmt.Errorf("/%s: %w", rel, err)
+	}
+	return nil
 }
 
 // prune removes rel and everything under it, if it exists. Its parents must
@@ -114,7 +129,7 @@ func (r *root) prune(rel string) error {
 	if err := r.parents(rel); err != nil {
 		return err
 	}
-	if _, err := os.Lstat(r.host(rel)); errors.Is(err, fs.ErrNotExist) {
+	if _, err := r.dir.Lstat(rel); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	// Directory modes are applied at the end, but a directory may be
@@ -132,22 +147,22 @@ func (r *root) prune(rel string) error {
 
 // mkdir makes the directory rel with mode (applied by finish).
 func (r *root) mkdir(rel string, mode fs.FileMode) error {
-	if rel == "" {
+	if rel == "." {
 		return nil
 	}
 	if err := r.parents(rel); err != nil {
 		return err
 	}
-	info, err := os.Lstat(r.host(rel))
+	have, err := r.dir.Lstat(rel)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if err := os.Mkdir(r.host(rel), 0o755); err != nil {
-			return err
+		if err := r.dir.Mkdir(rel, 0o755); err != nil {
+			return fmt.Errorf("/%s: %w", rel, err)
 		}
 	case err != nil:
-		return err
-	case !info.IsDir():
-		return fmt.Errorf("/%s: a %s is in the way of a directory", rel, kindOf(info.Mode()))
+		return fmt.Errorf("/%s: %w", rel, err)
+	case !have.IsDir():
+		return fmt.Errorf("/%s: a %s is in the way of a directory", rel, kindOf(have))
 	}
 	r.dirModes[rel] = mode
 	return nil
@@ -161,18 +176,18 @@ func (r *root) writeFile(rel string, mode fs.FileMode, src io.Reader) error {
 	if err := r.clear(rel); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(r.host(rel), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := r.dir.Create(rel, beneath.UnixMode(mode))
 	if err != nil {
-		return err
+		return fmt.Errorf("/%s: %w", rel, err)
 	}
 	if _, err := io.Copy(f, src); err != nil {
 		f.Close()
 		return fmt.Errorf("/%s: %w", rel, err)
 	}
 	if err := f.Close(); err != nil {
-		return err
+		return fmt.Errorf("/%s: %w", rel, err)
 	}
-	return os.Chmod(r.host(rel), mode)
+	return nil
 }
 
 // symlink makes rel a symlink to target.
@@ -183,17 +198,20 @@ func (r *root) symlink(rel, target string) error {
 	if err := r.clear(rel); err != nil {
 		return err
 	}
-	return os.Symlink(target, r.host(rel))
+	if err := r.dir.Symlink(target, rel); err != nil {
+		return fmt.Errorf("/%s: %w", rel, err)
+	}
+	return nil
 }
 
 // hardlink makes rel another name of the existing regular file old.
 func (r *root) hardlink(rel, old string) error {
-	info, err := os.Lstat(r.host(old))
+	mode, err := r.dir.Lstat(old)
 	if err != nil {
 		return fmt.Errorf("/%s: hard link to /%s: %w", rel, old, err)
 	}
-	if !info.Mode().IsRegular() {
-		return fmt.Errorf("/%s: hard link to /%s, which is a %s", rel, old, kindOf(info.Mode()))
+	if !mode.IsRegular() {
+		return fmt.Errorf("/%s: hard link to /%s, which is a %s", rel, old, kindOf(mode))
 	}
 	if err := r.parents(old); err != nil {
 		return err
@@ -204,7 +222,10 @@ func (r *root) hardlink(rel, old string) error {
 	if err := r.clear(rel); err != nil {
 		return err
 	}
-	return os.Link(r.host(old), r.host(rel))
+	if err := r.dir.Link(old, rel); err != nil {
+		return fmt.Errorf("/%s: %w", rel, err)
+	}
+	return nil
 }
 
 func kindOf(m fs.FileMode) string {
@@ -243,12 +264,12 @@ func (r *root) extractTar(tr *tar.Reader) error {
 		case tar.TypeDir:
 			err = r.mkdir(rel, mode)
 		case tar.TypeReg:
-			if rel == "" {
+			if rel == "." {
 				return fmt.Errorf("entry %q: a file cannot be the root", h.Name)
 			}
 			err = r.writeFile(rel, mode, tr)
 		case tar.TypeSymlink:
-			if rel == "" || h.Linkname == "" {
+			if rel == "." || h.Linkname == "" {
 				return fmt.Errorf("entry %q: bad symlink", h.Name)
 			}
 			err = r.symlink(rel, h.Linkname)
@@ -257,7 +278,7 @@ func (r *root) extractTar(tr *tar.Reader) error {
 			if lerr != nil {
 				return lerr
 			}
-			if rel == "" || old == "" {
+			if rel == "." || old == "." {
 				return fmt.Errorf("entry %q: bad hard link", h.Name)
 			}
 			err = r.hardlink(rel, old)
@@ -293,7 +314,7 @@ func (r *root) extractGoToolchain(zipPath, version, arch string) error {
 		if err != nil {
 			return err
 		}
-		if rel == "" || strings.HasSuffix(f.Name, "/") {
+		if rel == "." || strings.HasSuffix(f.Name, "/") {
 			continue
 		}
 		mode := fs.FileMode(0o644)
@@ -343,12 +364,12 @@ func (r *root) finish() error {
 	}
 	sort.Slice(dirs, func(i, j int) bool { return dirs[i] > dirs[j] })
 	for _, d := range dirs {
-		if err := os.Chmod(r.host(d), r.dirModes[d]); err != nil {
-			return err
+		if err := r.dir.ChmodDir(d, beneath.UnixMode(r.dirModes[d])); err != nil {
+			return fmt.Errorf("/%s: %w", d, err)
 		}
 	}
-	if err := os.Chmod(r.dir, 0o755); err != nil {
-		return err
+	if err := r.dir.ChmodDir(".", 0o755); err != nil {
+		return fmt.Errorf("%s: %w", r.dir.Path(), err)
 	}
 	return nil
 }

@@ -53,7 +53,7 @@ func FuzzReadDeb(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
-		r := newRoot(dir)
+		r := testRoot(t, dir)
 		done := make(chan error, 1)
 		go func() {
 			_, err := readDeb(bytes.NewReader(data), r.extractTar)

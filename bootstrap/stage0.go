@@ -50,7 +50,11 @@ var stage0Dirs = []struct {
 // everything it depends on. The same lock gives the same bytes on any
 // machine. Modules come through the host's GOPROXY and module cache.
 func BuildStage0(ctx context.Context, lock *Lock, outDir string, opts Options) error {
-	r := newRoot(outDir)
+	r, err := openRoot(outDir)
+	if err != nil {
+		return err
+	}
+	defer r.close()
 	if err := buildStage0(ctx, lock, r, opts); err != nil {
 		return err
 	}

@@ -86,7 +86,7 @@ func unpack(t *testing.T, tarball, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := newRoot(dir)
+	r := testRoot(t, dir)
 	if err := r.extractTar(tar.NewReader(zr)); err != nil {
 		t.Fatal(err)
 	}
