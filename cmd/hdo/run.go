@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -64,20 +65,21 @@ func runPlan(ctx context.Context, e *env, bf *buildFlags, dirs []string) (hostro
 	if err != nil {
 		return hostroot.Plan{}, err
 	}
-	manifests := map[string]store.Manifest{}
+	members := make([]store.Member, len(pkgs))
+	for i, p := range pkgs {
+		members[i] = store.Member{Name: p.Name, PkgHash: p.PkgHash, Tarball: p.Tarball}
+	}
+	entries, err := st.EnsureRoot(ctx, members, store.RootOptions{})
+	if err != nil {
+		var ce *store.ConflictError
+		if errors.As(err, &ce) {
+			return hostroot.Plan{}, fmt.Errorf("the packages cannot share one root: %w", err)
+		}
+		return hostroot.Plan{}, err
+	}
 	trees := make([]hostroot.Tree, len(pkgs))
 	for i, p := range pkgs {
-		dir, err := st.Ensure(ctx, p.PkgHash, p.Tarball, "")
-		if err != nil {
-			return hostroot.Plan{}, fmt.Errorf("%s: %w", p.Name, err)
-		}
-		if manifests[p.Name], err = st.Manifest(p.PkgHash); err != nil {
-			return hostroot.Plan{}, fmt.Errorf("%s: %w", p.Name, err)
-		}
-		trees[i] = hostroot.Tree{Name: p.Name, Dir: dir}
-	}
-	if err := store.Conflicts(manifests); err != nil {
-		return hostroot.Plan{}, fmt.Errorf("the packages cannot share one root: %w", err)
+		trees[i] = hostroot.Tree{Name: p.Name, Dir: entries[i]}
 	}
 	plan, err := hostroot.FromTrees(trees)
 	if err != nil {

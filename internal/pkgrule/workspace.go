@@ -2,6 +2,7 @@ package pkgrule
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -55,35 +56,30 @@ func (t *tarball) prepare(ctx context.Context, root string, p *pkgspec.Package, 
 	if err != nil {
 		return nil, err
 	}
-	var layers []sandbox.Layer
-	manifests := map[string]store.Manifest{}
+	members := make([]store.Member, len(buildDirs))
 	for i, d := range buildDirs {
 		tgz := path.Join(d, pkgtree.TarballFile)
-		h := ""
+		members[i] = store.Member{Name: d, PkgHash: buildHashes[i], Tarball: filepath.Join(root, filepath.FromSlash(tgz))}
 		if fileHash != nil {
-			h = fileHash(tgz)
+			members[i].FileHash = fileHash(tgz)
 		}
-		dir, replaced, err := st.EnsureReplaced(ctx, buildHashes[i], filepath.Join(root, filepath.FromSlash(tgz)), h)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", d, err)
-		}
-		if replaced {
-			fmt.Fprintf(log, "%s: the store held other content for package %s; replaced it with %s's\n", d, buildHashes[i], tgz)
-		}
-		m, err := st.Manifest(buildHashes[i])
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", d, err)
-		}
-		if uid, gid, ok := sandbox.BuildOwner(); ok {
-			if err := st.GiveTo(buildHashes[i], uid, gid); err != nil {
-				return nil, fmt.Errorf("%s: %w", d, err)
-			}
-		}
-		manifests[d] = m
-		layers = append(layers, sandbox.Layer{Name: d, Dir: dir})
 	}
-	if err := store.Conflicts(manifests); err != nil {
-		return nil, fmt.Errorf("%s: the build closure cannot share one root: %w", p.Dir, err)
+	dirs, err := st.EnsureRoot(ctx, members, store.RootOptions{
+		Owner: sandbox.BuildOwner,
+		Replaced: func(m store.Member) {
+			fmt.Fprintf(log, "%s: the store held other content for package %s; replaced it with %s's\n", m.Name, m.PkgHash, path.Join(m.Name, pkgtree.TarballFile))
+		},
+	})
+	if err != nil {
+		var ce *store.ConflictError
+		if errors.As(err, &ce) {
+			return nil, fmt.Errorf("%s: the build closure cannot share one root: %w", p.Dir, err)
+		}
+		return nil, err
+	}
+	layers := make([]sandbox.Layer, len(dirs))
+	for i, dir := range dirs {
+		layers[i] = sandbox.Layer{Name: buildDirs[i], Dir: dir}
 	}
 	if len(layers) == 0 {
 		return nil, fmt.Errorf("%s: nothing to build with: build-deps is empty, so the sandbox would have no /bin/sh (add a seed package, e.g. ../seed, to build-deps)", p.Dir)

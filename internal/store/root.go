@@ -1,0 +1,58 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// Member is one package of a root: a build closure, a venv, the packages
+// of hdo run.
+type Member struct {
+	Name     string // as messages and conflicts name it, e.g. "pkg/make"
+	PkgHash  string
+	Tarball  string // the package's .pkg.tar.gz on the host
+	FileHash string // the tarball's recorded hash, or "" (see Ensure)
+}
+
+// RootOptions tune EnsureRoot.
+type RootOptions struct {
+	// Owner, if set, gives every entry to this user (see GiveTo); it
+	// returns the uid and gid, and false for none.
+	Owner func() (uid, gid int, ok bool)
+	// Replaced hears of an entry whose content was replaced (see
+	// EnsureReplaced).
+	Replaced func(m Member)
+}
+
+// EnsureRoot unpacks every member (Ensure) and checks that they can share
+// one root (Conflicts). It returns the entries' directories, in the
+// members' order. An error of one member names it; a conflict is a
+// *ConflictError, which the caller puts in context.
+func (s *Store) EnsureRoot(ctx context.Context, members []Member, opts RootOptions) ([]string, error) {
+	dirs := make([]string, len(members))
+	manifests := make(map[string]Manifest, len(members))
+	for i, m := range members {
+		dir, replaced, err := s.EnsureReplaced(ctx, m.PkgHash, m.Tarball, m.FileHash)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", m.Name, err)
+		}
+		if replaced && opts.Replaced != nil {
+			opts.Replaced(m)
+		}
+		if manifests[m.Name], err = s.Manifest(m.PkgHash); err != nil {
+			return nil, fmt.Errorf("%s: %w", m.Name, err)
+		}
+		if opts.Owner != nil {
+			if uid, gid, ok := opts.Owner(); ok {
+				if err := s.GiveTo(m.PkgHash, uid, gid); err != nil {
+					return nil, fmt.Errorf("%s: %w", m.Name, err)
+				}
+			}
+		}
+		dirs[i] = dir
+	}
+	if err := Conflicts(manifests); err != nil {
+		return nil, err
+	}
+	return dirs, nil
+}
