@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"regexp"
-	"strings"
 
 	"github.com/hdo-build/hdo/internal/cache"
 	"github.com/hdo-build/hdo/internal/pkgspec"
@@ -57,46 +55,27 @@ func publishVerb(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	root := eng.Root()
-	// Each package, then each member of its closure, once.
-	seen := map[string]bool{}
-	var entries []cache.Entry
-	var add func(d string) error
-	add = func(d string) error {
-		if seen[d] {
-			return nil
-		}
-		seen[d] = true
-		b, err := pkgtree.ReadBuilt(root, d)
-		if err != nil {
-			return err
-		}
-		members := b.Closure
-		var closure []string
-		for _, m := range members {
-			mb, err := pkgtree.ReadBuilt(root, m)
-			if err != nil {
-				return err
-			}
-			closure = append(closure, string(mb.PkgHash))
+	built, err := pkgtree.ReadWithClosures(root, dirs)
+	if err != nil {
+		return err
+	}
+	hashOf := make(map[string]string, len(built))
+	for _, b := range built {
+		hashOf[b.Dir] = string(b.PkgHash)
+	}
+	entries := make([]cache.Entry, len(built))
+	for i, b := range built {
+		closure := make([]string, len(b.Closure))
+		for j, m := range b.Closure {
+			closure[j] = hashOf[m]
 		}
 		version := ""
-		if p, err := pkgspec.Load(root, d); err == nil {
-			version = guessVersion(path.Base(d), p)
+		if p, err := pkgspec.Load(root, b.Dir); err == nil {
+			version = p.Version()
 		}
-		entries = append(entries, cache.Entry{
-			Name: path.Base(d), Version: version, PkgHash: string(b.PkgHash),
+		entries[i] = cache.Entry{
+			Name: path.Base(b.Dir), Version: version, PkgHash: string(b.PkgHash),
 			Tarball: b.Tarball, Closure: closure,
-		})
-		for _, m := range members {
-			if err := add(m); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for _, d := range dirs {
-		if err := add(d); err != nil {
-			return err
 		}
 	}
 	published, skipped, err := cache.Publish(ctx, absFrom(e.cwd, *out), entries, key)
@@ -105,26 +84,4 @@ func publishVerb(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "published %d packages, %d already there, into %s\n", published, skipped, *out)
 	return nil
-}
-
-var versionRE = regexp.MustCompile(`^[0-9][0-9A-Za-z.+~]*`)
-
-// guessVersion reads a package's version from its first source's name
-// (make-4.4.1.tar.gz, make-dfsg_4.3.orig.tar.gz), for the cache's index;
-// "" if it has none.
-func guessVersion(name string, p *pkgspec.Package) string {
-	for _, s := range p.Sources {
-		n := s.Name
-		if i := strings.LastIndexAny(n, "-_"); i >= 0 {
-			n = n[i+1:]
-		}
-		for _, suf := range []string{".tar.gz", ".tar.xz", ".tar.bz2", ".tar.zst", ".tgz", ".zip", ".orig", ".tar"} {
-			n = strings.TrimSuffix(n, suf)
-		}
-		n = strings.TrimSuffix(n, ".orig")
-		if v := versionRE.FindString(n); v != "" {
-			return strings.TrimRight(v, ".")
-		}
-	}
-	return ""
 }

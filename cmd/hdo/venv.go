@@ -84,36 +84,13 @@ func buildPackages(ctx context.Context, e *env, eng *engine.Engine, args []strin
 	if err := eng.Build(ctx, targets, false); err != nil {
 		return nil, err
 	}
-	// The packages asked for, then their closures' members, each once.
-	seen := map[string]bool{}
-	var out []venv.Package
-	var closures [][]string
-	add := func(d string) error {
-		if seen[d] {
-			return nil
-		}
-		seen[d] = true
-		b, err := pkgtree.ReadBuilt(eng.Root(), d)
-		if err != nil {
-			return err
-		}
-		out = append(out, venv.Package{Name: d, PkgHash: string(b.PkgHash), Tarball: b.Tarball})
-		closures = append(closures, b.Closure)
-		return nil
+	built, err := pkgtree.ReadWithClosures(eng.Root(), dirs)
+	if err != nil {
+		return nil, err
 	}
-	for _, d := range dirs {
-		if err := add(d); err != nil {
-			return nil, err
-		}
-	}
-	// Closures are transitive: those of the packages asked for hold all.
-	asked := closures[:len(closures):len(closures)]
-	for _, members := range asked {
-		for _, m := range members {
-			if err := add(m); err != nil {
-				return nil, err
-			}
-		}
+	out := make([]venv.Package, len(built))
+	for i, b := range built {
+		out[i] = venv.Package{Name: b.Dir, PkgHash: string(b.PkgHash), Tarball: b.Tarball}
 	}
 	return out, nil
 }

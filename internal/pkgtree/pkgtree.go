@@ -163,3 +163,38 @@ func ReadBuilt(root, dir string) (Built, error) {
 	}
 	return b, nil
 }
+
+// ReadWithClosures reads back the packages at the root-relative dirs and
+// every member of their run-time closures, each once, in order: the
+// packages asked for, then the closure members. Closures are transitive,
+// so the closures of the packages asked for hold every member.
+func ReadWithClosures(root string, dirs []string) ([]Built, error) {
+	seen := map[string]bool{}
+	var out []Built
+	add := func(d string) error {
+		if seen[d] {
+			return nil
+		}
+		seen[d] = true
+		b, err := ReadBuilt(root, d)
+		if err != nil {
+			return err
+		}
+		out = append(out, b)
+		return nil
+	}
+	for _, d := range dirs {
+		if err := add(d); err != nil {
+			return nil, err
+		}
+	}
+	asked := out[:len(out):len(out)]
+	for _, b := range asked {
+		for _, m := range b.Closure {
+			if err := add(m); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}

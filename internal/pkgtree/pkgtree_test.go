@@ -3,6 +3,7 @@ package pkgtree
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -100,5 +101,42 @@ func TestReadBuilt(t *testing.T) {
 	}
 	if _, err := ReadBuilt(root, "pkg/bad"); err == nil {
 		t.Errorf("a .closure that is a FIFO was read")
+	}
+}
+
+func TestReadWithClosures(t *testing.T) {
+	root := t.TempDir()
+	h := strings.Repeat("cd", 32)
+	pkg := func(dir string, closure ...string) {
+		t.Helper()
+		os.MkdirAll(filepath.Join(root, dir), 0o755)
+		var cl strings.Builder
+		for _, m := range closure {
+			cl.WriteString(TarballLine(m) + "\n")
+		}
+		for name, body := range map[string]string{"build": "", PkgHashFile: h + "\n", ClosureFile: cl.String()} {
+			if err := os.WriteFile(filepath.Join(root, dir, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	pkg("pkg/libc")
+	pkg("pkg/zlib", "pkg/libc")
+	pkg("pkg/make", "pkg/libc")
+	pkg("pkg/app", "pkg/zlib", "pkg/libc")
+	got, err := ReadWithClosures(root, []string{"pkg/app", "pkg/make", "pkg/app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs []string
+	for _, b := range got {
+		dirs = append(dirs, b.Dir)
+	}
+	// The packages asked for, each once, then their closures' members.
+	if want := []string{"pkg/app", "pkg/make", "pkg/zlib", "pkg/libc"}; !slices.Equal(dirs, want) {
+		t.Errorf("ReadWithClosures = %q, want %q", dirs, want)
+	}
+	if _, err := ReadWithClosures(root, []string{"pkg/app", "pkg/none"}); err == nil {
+		t.Error("a missing package was read")
 	}
 }
