@@ -13,14 +13,6 @@ import (
 	"github.com/hdo-build/hdo/bootstrap"
 )
 
-func init() {
-	register("bootstrap", verb{
-		usage: "bootstrap lock [--debian PKG...] SEEDDIR",
-		help:  "re-pin a seed's Debian packages from the host's apt metadata into SEEDDIR/seed.lock",
-		run:   bootstrapVerb,
-	})
-}
-
 // stringList is a repeatable flag that also splits on commas and spaces.
 type stringList []string
 
@@ -35,9 +27,9 @@ func bootstrapVerb(ctx context.Context, e *env, args []string) error {
 		args = append([]string{"lock"}, args...)
 	}
 	if len(args) == 0 || args[0] != "lock" {
-		return usagef("usage: hdo bootstrap lock [--debian PKG...] SEEDDIR")
+		return usagef("bootstrap needs the word lock (the only thing it does today)")
 	}
-	flags := newFlags(e, "bootstrap lock", "bootstrap lock [--debian PKG...] SEEDDIR")
+	flags := newFlags(e, "bootstrap")
 	var pkgs stringList
 	flags.Var(&pkgs, "debian", "a Debian package to pin with its dependency closure (repeatable; default: the lock's packages line)")
 	lists := flags.String("lists", bootstrap.DefaultListsDir, "apt's package lists `dir` (run apt-get update first for the newest versions)")
@@ -45,7 +37,7 @@ func bootstrapVerb(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if flags.NArg() != 1 {
-		return usagef("usage: hdo bootstrap lock [--debian PKG...] SEEDDIR")
+		return usagef("bootstrap lock needs one seed directory, not %d arguments", flags.NArg())
 	}
 	dir := absFrom(e.cwd, flags.Arg(0))
 	name := filepath.Join(flags.Arg(0), "seed.lock")

@@ -28,20 +28,59 @@ type buildFlags struct {
 	binaryOnly bool
 }
 
+// buildFlagSet is a set of build flags, as a verb takes them.
+type buildFlagSet uint
+
+const (
+	fJobs buildFlagSet = 1 << iota
+	fKeepGoing
+	fTrace
+	fForce
+	fQuiet
+	fJobserver
+	fProfile
+	fBinaryOnly
+
+	// fBuild is every build flag: hdo TARGET... and the redo names.
+	fBuild = fJobs | fKeepGoing | fTrace | fForce | fQuiet | fJobserver | fProfile | fBinaryOnly
+	// fPackages are the flags of verbs that build packages to use them.
+	fPackages = fJobs | fQuiet | fBinaryOnly
+)
+
+// register returns the flag set of the verb name, holding the build flags
+// the verb's table entry names (all of them for build and the redo
+// names).
 func (b *buildFlags) register(e *env, name string) *flag.FlagSet {
-	usage := "[-j N] [-k] [-x] [-f] [-q] TARGET..."
+	set := fBuild
 	if v, ok := verbs[name]; ok {
-		usage = v.usage
+		set = v.build
 	}
-	fs := newFlags(e, name, usage)
-	fs.IntVar(&b.jobs, "j", 0, "run up to `N` jobs at once (default: the jobserver of a parent make, else 1)")
-	fs.BoolVar(&b.keepGoing, "k", false, "keep going: build what does not depend on a failed target")
-	fs.BoolVar(&b.trace, "x", false, "trace .do scripts (sh -x)")
-	fs.BoolVar(&b.force, "f", false, "rebuild the targets even if up to date (redo)")
-	fs.BoolVar(&b.quiet, "q", false, "print only warnings and errors")
-	fs.StringVar(&b.style, "jobserver", "pipe", "jobserver `style` offered to children: pipe or fifo")
-	fs.StringVar(&b.cpuprofile, "cpuprofile", "", "write a CPU profile to `file`")
-	fs.BoolVar(&b.binaryOnly, "binary-only", false, "take packages only from a binary cache; fail instead of building")
+	b.style = string(jobserver.Pipe)
+	fs := newFlags(e, name)
+	if set&fJobs != 0 {
+		fs.IntVar(&b.jobs, "j", 0, "run up to `N` jobs at once (default: the jobserver of a parent make, else 1)")
+	}
+	if set&fKeepGoing != 0 {
+		fs.BoolVar(&b.keepGoing, "k", false, "keep going: build what does not depend on a failed target")
+	}
+	if set&fTrace != 0 {
+		fs.BoolVar(&b.trace, "x", false, "trace .do scripts (sh -x)")
+	}
+	if set&fForce != 0 {
+		fs.BoolVar(&b.force, "f", false, "rebuild the targets even if up to date (redo)")
+	}
+	if set&fQuiet != 0 {
+		fs.BoolVar(&b.quiet, "q", false, "print only warnings and errors")
+	}
+	if set&fJobserver != 0 {
+		fs.StringVar(&b.style, "jobserver", b.style, "jobserver `style` offered to children: pipe or fifo")
+	}
+	if set&fProfile != 0 {
+		fs.StringVar(&b.cpuprofile, "cpuprofile", "", "write a CPU profile to `file`")
+	}
+	if set&fBinaryOnly != 0 {
+		fs.BoolVar(&b.binaryOnly, "binary-only", false, "take packages only from a binary cache; fail instead of building")
+	}
 	return fs
 }
 

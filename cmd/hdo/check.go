@@ -14,14 +14,6 @@ import (
 	"github.com/hdo-build/hdo/internal/pkgtree"
 )
 
-func init() {
-	register("check", verb{
-		usage: "check [-j N] PKGDIR...",
-		help:  "rebuild packages in a fresh sandbox and compare with their tarballs (reproducibility)",
-		run:   checkVerb,
-	})
-}
-
 func checkVerb(ctx context.Context, e *env, args []string) error {
 	var bf buildFlags
 	fs := bf.register(e, "check")

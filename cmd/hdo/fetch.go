@@ -8,16 +8,8 @@ import (
 	"github.com/hdo-build/hdo/internal/pkgspec"
 )
 
-func init() {
-	register("fetch", verb{
-		usage: "fetch PKGDIR...",
-		help:  "download and verify the sources of packages into the source cache",
-		run:   fetchVerb,
-	})
-}
-
 func fetchVerb(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "fetch", "fetch PKGDIR...")
+	fs := newFlags(e, "fetch")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

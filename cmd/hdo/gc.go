@@ -11,14 +11,6 @@ import (
 	"github.com/hdo-build/hdo/internal/gcroots"
 )
 
-func init() {
-	register("gc", verb{
-		usage: "gc [--dry-run] [-v] [--keep PATH]...",
-		help:  "remove store entries, sources, downloads, seed cache entries, build dirs and hdo check's rebuilds no registered tree, venv or --keep PATH needs, and killed hdo processes' socket dirs",
-		run:   gcVerb,
-	})
-}
-
 // gcItemNames names one item of each kind.
 var gcItemNames = map[string]string{
 	gc.Store:     "store entry",
@@ -36,7 +28,7 @@ func (p *pathList) String() string     { return strings.Join(*p, " ") }
 func (p *pathList) Set(v string) error { *p = append(*p, v); return nil }
 
 func gcVerb(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "gc", verbs["gc"].usage)
+	fs := newFlags(e, "gc")
 	dry := fs.Bool("dry-run", false, "list what would be removed; remove nothing")
 	verbose := fs.Bool("v", false, "list everything removed")
 	var keep pathList
@@ -45,7 +37,7 @@ func gcVerb(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return usagef("usage: hdo %s", verbs["gc"].usage)
+		return usagef("gc takes no arguments, only flags (%q is none)", fs.Arg(0))
 	}
 	for i, k := range keep {
 		keep[i] = absFrom(e.cwd, k)

@@ -14,12 +14,8 @@ import (
 	"github.com/hdo-build/hdo/internal/pkgtree"
 )
 
-func init() {
-	register("graph", verb{usage: "graph [-all] [--svg FILE] TARGET...", help: "print the recorded dependency graph in DOT, or render it to SVG", run: graphVerb})
-}
-
 func graphVerb(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "graph", "graph [-all] [--svg FILE] TARGET...")
+	fs := newFlags(e, "graph")
 	svg := fs.String("svg", "", "render the graph to `FILE` with Graphviz's dot")
 	all := fs.Bool("all", false, "show every recorded dependency: a package's own files and files that must not exist")
 	if err := parse(fs, args); err != nil {

@@ -12,16 +12,8 @@ import (
 	"github.com/hdo-build/hdo/internal/pkgtree"
 )
 
-func init() {
-	register("hash-inputs", verb{
-		usage: "hash-inputs PKGDIR",
-		help:  "print every input of PKGDIR's .pkghash and the resulting hash",
-		run:   hashInputsVerb,
-	})
-}
-
 func hashInputsVerb(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "hash-inputs", "hash-inputs PKGDIR")
+	fs := newFlags(e, "hash-inputs")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -7,21 +7,13 @@ import (
 	"github.com/hdo-build/hdo/internal/cache"
 )
 
-func init() {
-	register("key", verb{
-		usage: "key generate NAME",
-		help:  "write a signing key pair NAME.sec and NAME.pub for hdo publish --key",
-		run:   keyVerb,
-	})
-}
-
 func keyVerb(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "key", "key generate NAME")
+	fs := newFlags(e, "key")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 || fs.Arg(0) != "generate" {
-		return usagef("usage: hdo key generate NAME")
+		return usagef("key needs the word generate and a NAME for the key files")
 	}
 	name := fs.Arg(1)
 	k, err := cache.GenerateKey(baseName(name), nil)

@@ -14,7 +14,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
-	"sort"
 	"strings"
 	"syscall"
 
@@ -22,19 +21,6 @@ import (
 	"github.com/hdo-build/hdo/internal/hostroot"
 	"github.com/hdo-build/hdo/sandbox"
 )
-
-// A verb is one subcommand: hdo VERB ARGS...
-type verb struct {
-	usage string // e.g. "log TARGET"
-	help  string // one line
-	run   func(ctx context.Context, env *env, args []string) error
-}
-
-// verbs maps the subcommand names to their implementations; each lives in
-// its own file.
-var verbs = map[string]verb{}
-
-func register(name string, v verb) { verbs[name] = v }
 
 // env is what every verb gets from the process, so verbs never read
 // globals and tests can run them in-process.
@@ -46,12 +32,24 @@ type env struct {
 	environ        []string
 }
 
-// usageError is a bad command line: exit status 2.
-type usageError struct{ msg string }
+// usageError is a bad command line: exit status 2. It is printed as
+//
+//	hdo: MSG
+//	usage: hdo VERB's usage
+//	run 'hdo help VERB' for details
+//
+// with the verb that returned it (dispatch fills it in).
+type usageError struct {
+	msg  string
+	verb *verb
+}
 
 func (u *usageError) Error() string { return u.msg }
 
-func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+// usagef returns a usageError saying what is wrong with the command line,
+// e.g. "publish needs -o DIR"; never "usage: ...", which the error's
+// printing adds.
+func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
 
 // exitError carries an exit status without a message (already printed).
 type exitError struct{ code int }
@@ -111,8 +109,11 @@ func exitCode(e *env, name string, err error) int {
 		return 1
 	case errors.As(err, &ue):
 		fmt.Fprintf(e.stderr, "%s: %s\n", name, ue.msg)
-		if name == "hdo" {
-			fmt.Fprintln(e.stderr, "run 'hdo help' for usage")
+		if name == "hdo" && ue.verb != nil {
+			fmt.Fprintf(e.stderr, "usage: hdo %s\n", ue.verb.usage)
+			fmt.Fprintf(e.stderr, "run 'hdo help %s' for details\n", ue.verb.name)
+		} else if name == "hdo" {
+			fmt.Fprintln(e.stderr, "run 'hdo help' for the verbs")
 		}
 		return 2
 	default:
@@ -128,49 +129,99 @@ func dispatch(ctx context.Context, e *env, name string, args []string) error {
 	if name == venvRunName {
 		return venvRunCommand(ctx, e, args)
 	}
+	v, rest := buildVerbEntry, args
 	if len(args) > 0 {
-		if v, ok := verbs[args[0]]; ok {
-			return v.run(ctx, e, args[1:])
+		if named, ok := verbs[args[0]]; ok {
+			v, rest = named, args[1:]
 		}
 	}
+	err := v.run(ctx, e, rest)
+	var ue *usageError
+	if errors.As(err, &ue) && ue.verb == nil {
+		ue.verb = v
+	}
+	return err
+}
+
+// buildVerb is hdo TARGET...
+func buildVerb(ctx context.Context, e *env, args []string) error {
 	return buildCommand(ctx, e, "hdo", args, false)
 }
 
+// printUsage prints the verb list: the table's groups in order, each
+// verb's usage and its line wrapped beside it.
 func printUsage(w io.Writer) {
-	fmt.Fprint(w, `usage: hdo [-j N] [-k] [-x] [-f] [-q] TARGET...   build targets (redo-ifchange; -f: redo)
-       hdo VERB [ARGS]
-
-verbs:
-`)
-	names := make([]string, 0, len(verbs))
-	for n := range verbs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-34s %s\n", verbs[n].usage, verbs[n].help)
+	fmt.Fprint(w, "usage: hdo [flags] TARGET...         build targets (see build below)\n")
+	fmt.Fprint(w, "       hdo VERB [ARGS]              hdo help VERB describes one\n")
+	for _, g := range verbGroups {
+		fmt.Fprintf(w, "\n%s:\n", g.title)
+		for _, v := range g.verbs {
+			printVerbLine(w, "hdo "+v.usage, v.help)
+		}
 	}
 	fmt.Fprintf(w, "\nAs a multicall binary hdo also answers to: %s\n", strings.Join(engine.Commands, " "))
 }
 
-// newFlags returns a flag set for a verb that reports errors as usage errors.
-func newFlags(e *env, name, usage string) *flag.FlagSet {
+// Columns of the verb list: usages start at 2 and lines at helpColumn,
+// wrapped before lineWidth; a usage too long for its column gets a line
+// of its own.
+const (
+	helpColumn = 31
+	lineWidth  = 80
+)
+
+func printVerbLine(w io.Writer, usage, help string) {
+	pad := strings.Repeat(" ", helpColumn)
+	line := "  " + usage
+	if len(line) >= helpColumn-1 {
+		fmt.Fprintln(w, line)
+		line = pad
+	} else {
+		line += strings.Repeat(" ", helpColumn-len(line))
+	}
+	n := len(line)
+	for i, word := range strings.Fields(help) {
+		if i > 0 && n+1+len(word) > lineWidth {
+			fmt.Fprintln(w, line)
+			line, n = pad+word, helpColumn+len(word)
+			continue
+		}
+		if i > 0 {
+			line += " "
+			n++
+		}
+		line += word
+		n += len(word)
+	}
+	fmt.Fprintln(w, line)
+}
+
+// newFlags returns the flag set of a verb (named as in the table).
+func newFlags(e *env, name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "usage: hdo %s\n", usage)
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() {}
 	return fs
 }
 
-// parse parses a verb's flags, turning -h into a clean exit.
+// parse parses a verb's flags. -h prints the verb's usage and flags and
+// exits 0; a bad flag is a usage error, printed as every other.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return &exitError{0}
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		usage := buildVerbEntry.usage
+		if v, ok := verbs[fs.Name()]; ok {
+			usage = v.usage
 		}
-		return &exitError{2}
+		fmt.Fprintf(out, "usage: hdo %s\n", usage)
+		fs.PrintDefaults()
+		return &exitError{0}
+	case err != nil:
+		return usagef("%v", err)
 	}
 	return nil
 }

@@ -8,14 +8,6 @@ import (
 	"path/filepath"
 )
 
-func init() {
-	register("new", verb{
-		usage: "new PKGDIR",
-		help:  "create a package directory with a build script to fill in",
-		run:   newVerb,
-	})
-}
-
 // newFiles is the scaffold hdo new writes.
 var newFiles = []struct {
 	name string
@@ -52,7 +44,7 @@ mkdir -p "$DESTDIR"
 }
 
 func newVerb(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "new", "new PKGDIR")
+	fs := newFlags(e, "new")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

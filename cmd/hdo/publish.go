@@ -10,14 +10,6 @@ import (
 	"github.com/hdo-build/hdo/internal/pkgtree"
 )
 
-func init() {
-	register("publish", verb{
-		usage: "publish -o DIR [--key FILE] [-j N] PKGDIR...",
-		help:  "build (or fetch) packages and their closures and copy them into a static binary cache",
-		run:   publishVerb,
-	})
-}
-
 func publishVerb(ctx context.Context, e *env, args []string) error {
 	var bf buildFlags
 	fs := bf.register(e, "publish")
@@ -26,8 +18,11 @@ func publishVerb(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, splitJ(args)); err != nil {
 		return err
 	}
-	if *out == "" || fs.NArg() == 0 {
-		return usagef("usage: hdo publish -o DIR [--key FILE] [-j N] PKGDIR...")
+	if *out == "" {
+		return usagef("publish needs -o DIR, the cache directory to publish into")
+	}
+	if fs.NArg() == 0 {
+		return usagef("publish needs a package directory")
 	}
 	var key *cache.SecretKey
 	if *keyFile != "" {

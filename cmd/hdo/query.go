@@ -9,16 +9,6 @@ import (
 	"github.com/hdo-build/hdo/internal/pkgrule"
 )
 
-func init() {
-	register("log", verb{usage: "log TARGET", help: "print the stderr of TARGET's last build", run: logVerb})
-	register("ood", verb{usage: "ood", help: "list targets that are out of date", run: listVerb("ood")})
-	register("targets", verb{usage: "targets", help: "list every target hdo has built", run: listVerb("targets")})
-	register("sources", verb{usage: "sources", help: "list every source file hdo has seen", run: listVerb("sources")})
-	register("whichdo", verb{usage: "whichdo TARGET", help: "list the .do files tried for TARGET, the one used last", run: whichdoVerb})
-	register("why", verb{usage: "why TARGET...", help: "explain why each TARGET is out of date", run: whyVerb})
-	register("install-links", verb{usage: "install-links DIR", help: "write redo, redo-ifchange, ... symlinks to hdo into DIR", run: installLinksVerb})
-}
-
 // openQuery opens the engine of the tree around e.cwd (or the paths, see
 // treeRoot) for queries.
 func openQuery(e *env, paths []string) (*engine.Engine, error) {
@@ -30,7 +20,7 @@ func openQuery(e *env, paths []string) (*engine.Engine, error) {
 }
 
 func oneTarget(e *env, name string, args []string) (*engine.Engine, string, error) {
-	fs := newFlags(e, name, name+" TARGET")
+	fs := newFlags(e, name)
 	if err := parse(fs, args); err != nil {
 		return nil, "", err
 	}
@@ -65,7 +55,7 @@ func logVerb(ctx context.Context, e *env, args []string) error {
 
 func listVerb(kind string) func(context.Context, *env, []string) error {
 	return func(ctx context.Context, e *env, args []string) error {
-		fs := newFlags(e, kind, kind)
+		fs := newFlags(e, kind)
 		if err := parse(fs, args); err != nil {
 			return err
 		}
@@ -112,7 +102,7 @@ func whichdoVerb(ctx context.Context, e *env, args []string) error {
 }
 
 func whyVerb(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "why", "why TARGET...")
+	fs := newFlags(e, "why")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -139,7 +129,7 @@ func whyVerb(ctx context.Context, e *env, args []string) error {
 }
 
 func installLinksVerb(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "install-links", "install-links DIR")
+	fs := newFlags(e, "install-links")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -12,14 +12,6 @@ import (
 	"github.com/hdo-build/hdo/internal/store"
 )
 
-func init() {
-	register("run", verb{
-		usage: "run [-j N] [-q] [--binary-only] PKGDIR... -- CMD [ARGS...]",
-		help:  "build (or fetch) packages and run CMD with their and their closures' top-level dirs (from the store) in place of the host's",
-		run:   runVerb,
-	})
-}
-
 func runVerb(ctx context.Context, e *env, args []string) error {
 	var bf buildFlags
 	fs := bf.register(e, "run")
@@ -28,8 +20,13 @@ func runVerb(ctx context.Context, e *env, args []string) error {
 	}
 	rest := fs.Args()
 	sep := slices.Index(rest, "--")
-	if sep < 1 || sep == len(rest)-1 {
-		return usagef("usage: hdo %s", verbs["run"].usage)
+	switch {
+	case sep < 0:
+		return usagef("run needs -- between the package directories and the command")
+	case sep == 0:
+		return usagef("run needs a package directory before --")
+	case sep == len(rest)-1:
+		return usagef("run needs a command after --")
 	}
 	dirs, cmd := rest[:sep], rest[sep+1:]
 	plan, err := runPlan(ctx, e, &bf, dirs)

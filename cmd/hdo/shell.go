@@ -15,14 +15,6 @@ import (
 	"github.com/hdo-build/hdo/sandbox"
 )
 
-func init() {
-	register("shell", verb{
-		usage: "shell PKGDIR",
-		help:  "open a shell in the sandbox a build of PKGDIR gets (sources unpacked, env set)",
-		run:   shellVerb,
-	})
-}
-
 func shellVerb(ctx context.Context, e *env, args []string) error {
 	var bf buildFlags
 	fs := bf.register(e, "shell")

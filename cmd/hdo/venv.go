@@ -15,14 +15,6 @@ import (
 	"github.com/hdo-build/hdo/internal/venv"
 )
 
-func init() {
-	register("venv", verb{
-		usage: "venv -o DIR [-j N] [-q] [--binary-only] PKGDIR...",
-		help:  "build (or fetch) packages and unpack them and their closures into DIR; DIR/bin/venv-run CMD runs CMD with DIR's top-level dirs in place of the host's",
-		run:   venvVerb,
-	})
-}
-
 // venvRunName is the name hdo answers to as a venv's bin/venv-run.
 const venvRunName = "venv-run"
 
@@ -33,8 +25,11 @@ func venvVerb(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, splitJ(args)); err != nil {
 		return err
 	}
-	if *out == "" || fs.NArg() == 0 {
-		return usagef("usage: hdo %s", verbs["venv"].usage)
+	if *out == "" {
+		return usagef("venv needs -o DIR, the venv to make")
+	}
+	if fs.NArg() == 0 {
+		return usagef("venv needs a package directory")
 	}
 	dir := absFrom(e.cwd, *out)
 	exe, err := os.Executable()

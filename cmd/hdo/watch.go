@@ -8,14 +8,6 @@ import (
 	"github.com/hdo-build/hdo/engine/watch"
 )
 
-func init() {
-	register("watch", verb{
-		usage: "watch [-j N] [-k] [-x] [-f] [-q] TARGET...",
-		help:  "build the targets, then rebuild them whenever a file they were built from changes, until Ctrl-C",
-		run:   watchVerb,
-	})
-}
-
 func watchVerb(ctx context.Context, e *env, args []string) error {
 	var bf buildFlags
 	fs := bf.register(e, "watch")
@@ -23,7 +15,7 @@ func watchVerb(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return usagef("usage: hdo %s", verbs["watch"].usage)
+		return usagef("watch needs a target")
 	}
 	if e.getenv("HDO_SOCK") != "" {
 		return fmt.Errorf("hdo watch cannot run inside a .do script")
