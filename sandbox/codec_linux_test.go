@@ -8,7 +8,7 @@ import (
 
 func TestCodec(t *testing.T) {
 	cfg := initConfig{
-		Layers:      []Layer{{"pkg/a", "/store/a"}, {"pkg/é:b", "/store/b\x00c"}},
+		Layers:      []Layer{{Name: "pkg/a", Dir: "/store/a"}, {Name: "pkg/é:b", Dir: "/store/b\x00c"}},
 		Assembly:    AssembleBind,
 		Work:        "/work",
 		DestDir:     "",
@@ -51,7 +51,7 @@ func TestCodec(t *testing.T) {
 // requests): no panic or unbounded allocation, and what decodes encodes
 // back to the same bytes.
 func FuzzCodec(f *testing.F) {
-	cfg := initConfig{Layers: []Layer{{"pkg/a", "/store/a"}}, Work: "/w", Args: []string{"/bin/sh"}, Env: []string{"A=1"}, TmpSize: 1 << 30}
+	cfg := initConfig{Layers: []Layer{{Name: "pkg/a", Dir: "/store/a"}}, Work: "/w", Args: []string{"/bin/sh"}, Env: []string{"A=1"}, TmpSize: 1 << 30}
 	f.Add(cfg.encode())
 	f.Add((&report{Error: "x", Exit: 1, Assembly: "bind"}).encode())
 	f.Add((&message{Kind: msgStart, ID: 7, Err: "e"}).encode())

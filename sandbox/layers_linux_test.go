@@ -31,7 +31,7 @@ func TestLayerUnion(t *testing.T) {
 			"bin/tool":    "t",
 			"etc/b.conf":  "b",
 		})
-		f := newFixture(t, mode, Layer{"pkg/a", a}, Layer{"pkg/b", b})
+		f := newFixture(t, mode, Layer{Name: "pkg/a", Dir: a}, Layer{Name: "pkg/b", Dir: b})
 		got := f.mustRun(t, "ls", "/", "+", "ls", "/usr/bin", "+", "read", "/usr/share/x", "+", "read", "/usr/share/y",
 			"+", "read", "/usr/lib/libz.so", "+", "ls", "/etc", "+", "user", "+", "ls", "/bin", "+", "ls", "/home",
 			"+", "read", "/home/other/f", "+", "ls", "/opt", "+", "ls", "/tmp")

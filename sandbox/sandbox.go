@@ -25,13 +25,12 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hdo-build/hdo/internal/overlay"
 )
 
-// Layer is one read-only tree of the root filesystem.
-type Layer struct {
-	Name string // e.g. pkg/zlib; names the layer in error messages
-	Dir  string // e.g. /home/me/.cache/hdo/store/3f9a...; a host directory
-}
+// Layer is one read-only tree of the root filesystem (see overlay.Layer).
+type Layer = overlay.Layer
 
 // Assembly says how the read-only root is put together from the layers.
 type Assembly int

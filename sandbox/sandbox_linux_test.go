@@ -395,9 +395,9 @@ func TestErrors(t *testing.T) {
 		change func(*Config)
 		want   string
 	}{
-		{"missing layer", func(c *Config) { c.Layers = append(c.Layers, Layer{"pkg/gone", "/nonexistent/layer"}) }, "layer pkg/gone: stat /nonexistent/layer: no such file or directory"},
+		{"missing layer", func(c *Config) { c.Layers = append(c.Layers, Layer{Name: "pkg/gone", Dir: "/nonexistent/layer"}) }, "layer pkg/gone: stat /nonexistent/layer: no such file or directory"},
 		{"command not found", func(c *Config) { c.Args = []string{"nosuch"} }, `start nosuch: not found in the build's PATH "/bin:/usr/bin"`},
-		{"relative layer", func(c *Config) { c.Layers = []Layer{{"pkg/rel", "rel"}} }, `layer pkg/rel: directory "rel" is not absolute`},
+		{"relative layer", func(c *Config) { c.Layers = []Layer{{Name: "pkg/rel", Dir: "rel"}} }, `layer pkg/rel: directory "rel" is not absolute`},
 		{"no command", func(c *Config) { c.Args = nil }, "no command"},
 		{"missing work", func(c *Config) { c.Work = "/nonexistent/work" }, "work directory: stat /nonexistent/work: no such file or directory"},
 	}

@@ -153,7 +153,7 @@ func runProbe(t *testing.T, plan Plan, dir string, args ...string) (int, string)
 
 func TestFromTrees(t *testing.T) {
 	a, b := testTrees(t, t.TempDir())
-	p, err := FromTrees([]Tree{{"a", a}, {"b", b}})
+	p, err := FromTrees([]Tree{{Name: "a", Dir: a}, {Name: "b", Dir: b}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestFromTrees(t *testing.T) {
 	c := filepath.Join(t.TempDir(), "c")
 	os.MkdirAll(c, 0o755)
 	os.WriteFile(c+"/opt", nil, 0o644)
-	_, err = FromTrees([]Tree{{"a", a}, {"c", c}})
+	_, err = FromTrees([]Tree{{Name: "a", Dir: a}, {Name: "c", Dir: c}})
 	if err == nil || !strings.Contains(err.Error(), "a and c both provide /opt") {
 		t.Errorf("a directory and a file at /opt: err = %v, want one naming a and c", err)
 	}
@@ -181,7 +181,7 @@ func TestRun(t *testing.T) {
 
 func testRun(t *testing.T, base string) {
 	a, b := testTrees(t, base)
-	plan, err := FromTrees([]Tree{{"a", a}, {"b", b}})
+	plan, err := FromTrees([]Tree{{Name: "a", Dir: a}, {Name: "b", Dir: b}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +345,7 @@ func devNull(t *testing.T) *os.File {
 func BenchmarkRun(b *testing.B) {
 	t := &testing.T{}
 	a, bb := testTrees(t, b.TempDir())
-	plan, err := FromTrees([]Tree{{"a", a}, {"b", bb}})
+	plan, err := FromTrees([]Tree{{Name: "a", Dir: a}, {Name: "b", Dir: bb}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/hdo-build/hdo/internal/overlay"
 )
 
 // Plan says which top-level entries of the new root replace the host's.
@@ -33,11 +35,9 @@ type Plan struct {
 // tmp, say); FromTrees leaves those out.
 var Kept = []string{"dev", "home", "proc", "root", "run", "sys", "tmp"}
 
-// Tree is one host directory whose top-level entries go into a plan.
-type Tree struct {
-	Name string // names the tree in errors, e.g. pkg/make
-	Dir  string // absolute, e.g. /home/me/.cache/hdo/store/3f9a...
-}
+// Tree is one host directory whose top-level entries go into a plan: the
+// same type as the sandbox's layers (see overlay.Layer).
+type Tree = overlay.Layer
 
 // FromTrees returns the plan that puts the top-level entries of the trees
 // over the host's root. Names in Kept and names starting with "." are left
