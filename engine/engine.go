@@ -49,6 +49,10 @@ type Config struct {
 	Stderr    io.Writer       // progress and script stderr; default os.Stderr
 	Status    Status          // progress display; default: plain lines on Stderr
 	Builtins  []Builtin
+	// Suggest, if set, names the path the user probably meant by a
+	// root-relative path that does not exist and that no rule builds
+	// (e.g. pkg/make/.pkg.tar.gz for pkg/mak/.pkg.tar.gz), or "".
+	Suggest func(rel string) string
 	// ReadOnly opens the engine for queries only: no socket, no jobserver.
 	ReadOnly bool
 }

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,5 +123,40 @@ func TestSourceChange(t *testing.T) {
 	os.WriteFile(p, []byte("two"), 0o644)
 	if h3 := ident(); h3 == h1 {
 		t.Errorf("edit not seen")
+	}
+}
+
+// A path no rule builds gets Config.Suggest's hint in its error, in the
+// build and in why.
+func TestNoRuleHint(t *testing.T) {
+	root := t.TempDir()
+	var asked []string
+	var stderr bytes.Buffer
+	e, err := New(Config{Root: root, Jobs: 1, Env: os.Environ(), Stderr: &stderr, Exe: "/bin/false",
+		Suggest: func(rel string) string {
+			asked = append(asked, rel)
+			if rel == "mak" {
+				return "make"
+			}
+			return ""
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, tc := range []struct{ rel, want string }{
+		{"mak", "mak does not exist and no .do file or built-in rule builds it; did you mean make?"},
+		{"other", "other does not exist and no .do file or built-in rule builds it"},
+	} {
+		stderr.Reset()
+		if err := e.Build(context.Background(), []string{tc.rel}, false); err == nil || !strings.Contains(stderr.String(), tc.want+"\n") {
+			t.Errorf("build %s: %v, stderr %q; want %q", tc.rel, err, stderr.String(), tc.want)
+		}
+		if _, err := e.Why(tc.rel); err == nil || err.Error() != tc.want {
+			t.Errorf("why %s: %v, want %q", tc.rel, err, tc.want)
+		}
+	}
+	if len(asked) != 4 {
+		t.Errorf("Suggest asked %d times (%q), want once per failure", len(asked), asked)
 	}
 }

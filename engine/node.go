@@ -61,10 +61,27 @@ func Quote(name string) string {
 }
 
 // NoRuleError reports a file that does not exist and that no rule builds.
-type NoRuleError struct{ Path string }
+type NoRuleError struct {
+	Path string
+	Hint string // what the user probably meant (see Config.Suggest), or ""
+}
 
 func (e *NoRuleError) Error() string {
-	return fmt.Sprintf("%s does not exist and no .do file or built-in rule builds it", Quote(e.Path))
+	msg := fmt.Sprintf("%s does not exist and no .do file or built-in rule builds it", Quote(e.Path))
+	if e.Hint != "" {
+		msg += fmt.Sprintf("; did you mean %s?", Quote(e.Hint))
+	}
+	return msg
+}
+
+// noRule returns the NoRuleError for rel, with a hint if Config.Suggest
+// has one.
+func (e *Engine) noRule(rel string) *NoRuleError {
+	err := &NoRuleError{Path: rel}
+	if e.cfg.Suggest != nil {
+		err.Hint = e.cfg.Suggest(rel)
+	}
+	return err
 }
 
 // FailedError reports a target that could not be brought up to date. Its
@@ -175,7 +192,7 @@ func (e *Engine) evaluate(ctx context.Context, n *node, force bool, rq *request)
 	rec := e.record(rel)
 	if !hasRule {
 		if !fs.stat.Exists {
-			return fingerprint.Hash{}, &NoRuleError{Path: rel}
+			return fingerprint.Hash{}, e.noRule(rel)
 		}
 		return e.source(rel, fs, rec)
 	}

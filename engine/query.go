@@ -92,7 +92,7 @@ func (e *Engine) why1(rel string, memo map[string]*whyMemo) (Reason, fingerprint
 	rec := e.record(rel)
 	if !hasRule {
 		if !fs.stat.Exists {
-			return Reason{}, fingerprint.Hash{}, &NoRuleError{Path: rel}
+			return Reason{}, fingerprint.Hash{}, e.noRule(rel)
 		}
 		h, err := e.contentHash(rel, fs, rec)
 		return Reason{Note: "a source"}, h, err
