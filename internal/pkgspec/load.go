@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hdo-build/hdo/internal/nearest"
 	"github.com/hdo-build/hdo/internal/pkgtree"
 )
 
@@ -230,7 +231,7 @@ func (l *loader) resolve(file string, d Dep) (string, error) {
 	}
 	real, err := filepath.EvalSymlinks(target)
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", errorf(file, d.Line, "%s is not a package directory (no build or seed.lock file)", d.Path)
+		return "", errorf(file, d.Line, "%s is not a package directory (no build or seed.lock file)%s", d.Path, l.depHint(d))
 	}
 	if err != nil {
 		return "", errorf(file, d.Line, "%s: %v", d.Path, err)
@@ -250,9 +251,55 @@ func (l *loader) resolve(file string, d Dep) (string, error) {
 		return "", errorf(file, d.Line, "%s is not a package directory (not a directory)", d.Path)
 	}
 	if !isFile(filepath.Join(real, pkgtree.BuildFile)) && !isFile(filepath.Join(real, pkgtree.SeedLockFile)) {
-		return "", errorf(file, d.Line, "%s is not a package directory (no build or seed.lock file)", d.Path)
+		return "", errorf(file, d.Line, "%s is not a package directory (no build or seed.lock file)%s", d.Path, l.depHint(d))
 	}
 	return rel, nil
+}
+
+// depHint says which package a dependency that names none probably
+// meant: the package the path names from the tree root or from the pkg/
+// dir (libc or pkg/libc for ../libc, as deps are relative to the package
+// dir), or a sibling package spelt nearly so (../zlb for ../zlib).
+func (l *loader) depHint(d Dep) string {
+	isPkg := func(dir string) bool {
+		return isFile(filepath.Join(dir, pkgtree.BuildFile)) || isFile(filepath.Join(dir, pkgtree.SeedLockFile))
+	}
+	relFromPkg := func(dir string) (string, bool) {
+		r, err := filepath.Rel(l.realDir, dir)
+		if err != nil || r == "." {
+			return "", false
+		}
+		return filepath.ToSlash(r), true
+	}
+	parent := filepath.Dir(l.realDir)
+	for _, base := range []string{l.realRoot, parent} {
+		cand := filepath.Join(base, filepath.FromSlash(d.Path))
+		if _, ok := inside(l.realRoot, cand); !ok || !isPkg(cand) {
+			continue
+		}
+		if r, ok := relFromPkg(cand); ok {
+			return fmt.Sprintf("; deps are relative to the package dir %s: did you mean %s?", l.p.Dir, r)
+		}
+	}
+	// A slip in the last name: a package dir beside where it points.
+	target := filepath.Join(l.realDir, filepath.FromSlash(d.Path))
+	dir, name := filepath.Split(target)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return ""
+	}
+	var names []string
+	for _, e := range ents {
+		if e.IsDir() && isPkg(filepath.Join(dir, e.Name())) {
+			names = append(names, e.Name())
+		}
+	}
+	if n, ok := nearest.Word(name, names); ok {
+		if r, ok := relFromPkg(filepath.Join(dir, n)); ok {
+			return fmt.Sprintf("; did you mean %s?", r)
+		}
+	}
+	return ""
 }
 
 // sources reads fetch and sha256sums and joins them.

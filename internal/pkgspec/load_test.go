@@ -152,7 +152,13 @@ func TestLoadErrors(t *testing.T) {
 		want  string
 	}{
 		{"typo", map[string]string{"pkg/make/run-deps": "../libc\n\n../zlb\n"}, "pkg/make",
-			"pkg/make/run-deps:3: ../zlb is not a package directory (no build or seed.lock file)"},
+			"pkg/make/run-deps:3: ../zlb is not a package directory (no build or seed.lock file); did you mean ../zlib?"},
+		{"name from the pkg dir", map[string]string{"pkg/make/run-deps": "libc\n"}, "pkg/make",
+			"pkg/make/run-deps:1: libc is not a package directory (no build or seed.lock file); deps are relative to the package dir pkg/make: did you mean ../libc?"},
+		{"path from the root", map[string]string{"pkg/make/run-deps": "../libc\npkg/zlib\n"}, "pkg/make",
+			"pkg/make/run-deps:2: pkg/zlib is not a package directory (no build or seed.lock file); deps are relative to the package dir pkg/make: did you mean ../zlib?"},
+		{"nothing close", map[string]string{"pkg/make/run-deps": "../python\n"}, "pkg/make",
+			"pkg/make/run-deps:1: ../python is not a package directory (no build or seed.lock file)"},
 		{"dir without build", map[string]string{"pkg/empty/": "", "pkg/make/run-deps": "../empty\n"}, "pkg/make",
 			"pkg/make/run-deps:1: ../empty is not a package directory (no build or seed.lock file)"},
 		{"dep has a build dir", map[string]string{"pkg/odd/build/": "", "pkg/make/run-deps": "../odd\n"}, "pkg/make",
