@@ -119,6 +119,9 @@ func (f *Fetcher) Fetch(ctx context.Context, srcs []Source) ([]string, error) {
 			return nil, fmt.Errorf("fetch %s: sha256 %q is not 64 lowercase hex digits", s.Name, s.SHA256)
 		}
 	}
+	if err := f.checkMirrorNames(srcs); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(f.CacheDir, 0o755); err != nil {
 		return nil, fmt.Errorf("fetch: %w", err)
 	}

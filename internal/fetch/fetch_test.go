@@ -108,13 +108,13 @@ func TestFetchAllFail(t *testing.T) {
 	f, _ := newFetcher(t)
 	f.Retries = 2
 	f.SourceMirrors = []string{srv.URL + "/cache/"}
-	src := Source{Name: "a.tgz", SHA256: sha, URLs: []string{srv.URL + "/err", srv.URL + "/nope", "mirror://foo/a.tgz", "gopher://h.example/a"}}
+	src := Source{Name: "a.tgz", SHA256: sha, URLs: []string{srv.URL + "/err", srv.URL + "/nope", "mirror://debian-security/a.tgz", "gopher://h.example/a"}}
 	_, err := f.Fetch(context.Background(), []Source{src})
 	want := "fetch a.tgz: every URL failed:" +
 		"\n\t" + srv.URL + "/cache/" + sha + ": HTTP 404 Not Found" +
 		"\n\t" + srv.URL + "/err: HTTP 500 Internal Server Error" +
 		"\n\t" + srv.URL + "/nope: HTTP 404 Not Found" +
-		"\n\tmirror://foo: no mirrors configured; set HDO_MIRROR_FOO" +
+		"\n\tmirror://debian-security: no mirrors configured; set HDO_MIRROR_DEBIAN_SECURITY" +
 		"\n\tgopher://h.example/a: unsupported scheme \"gopher\"; use http, https, file or mirror" +
 		"\n\tcheck the url in fetch and the sum in sha256sums"
 	if err == nil || err.Error() != want {
@@ -361,6 +361,42 @@ func TestFetchMirrorScheme(t *testing.T) {
 		t.Errorf("requests diff (-want +got):\n%s", diff)
 	}
 	checkCache(t, f.CacheDir, sha, true)
+}
+
+// A mirror:// name that is neither configured nor a default one is an
+// error before the cache is looked at: a file already fetched does not
+// hide the typo.
+func TestFetchMirrorNameChecked(t *testing.T) {
+	content, sha := payload(100, 17)
+	srv := newServer(t, serve(content))
+	f, _ := newFetcher(t)
+	f.Mirrors = map[string][]string{"debian": {srv.URL}, "gnu": {srv.URL}, "empty": nil}
+	good := Source{Name: "a.tgz", SHA256: sha, URLs: []string{"mirror://debian/a.tgz"}}
+	if _, err := f.Fetch(t.Context(), []Source{good}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ url, want string }{
+		{"mirror://debain/a.tgz", "fetch a.tgz: mirror://debain/ is not a configured mirror (configured: debian, gnu); did you mean mirror://debian/?"},
+		{"mirror://GNUU/a.tgz", "fetch a.tgz: mirror://GNUU/ is not a configured mirror (configured: debian, gnu); did you mean mirror://gnu/?"},
+		{"mirror://kde/a.tgz", "fetch a.tgz: mirror://kde/ is not a configured mirror (configured: debian, gnu); set HDO_MIRROR_KDE to its base URLs"},
+		{"mirror://empty/a.tgz", "fetch a.tgz: mirror://empty/ is not a configured mirror (configured: debian, gnu); set HDO_MIRROR_EMPTY to its base URLs"},
+	} {
+		src := good
+		src.URLs = []string{srv.URL + "/a.tgz", tc.url}
+		_, err := f.Fetch(t.Context(), []Source{src})
+		var me *MirrorNameError
+		if !errors.As(err, &me) || err.Error() != tc.want {
+			t.Errorf("%s (file cached): %v\nwant %s", tc.url, err, tc.want)
+		}
+	}
+	// A default name without a base passes while its file is cached.
+	f.Mirrors = nil
+	if _, err := f.Fetch(t.Context(), []Source{good}); err != nil {
+		t.Errorf("mirror://debian unconfigured, file cached: %v", err)
+	}
+	if diff := cmp.Diff([]string{"/a.tgz"}, srv.requests()); diff != "" {
+		t.Errorf("requests diff (-want +got):\n%s", diff)
+	}
 }
 
 // MirrorFunc is asked for a mirror name Mirrors lacks, only when a URL

@@ -1,8 +1,66 @@
 package fetch
 
 import (
+	"fmt"
+	"slices"
+	"sort"
 	"strings"
+
+	"github.com/hdo-build/hdo/internal/nearest"
 )
+
+// DefaultMirrorNames are the mirror:// names with a default from the host
+// (MirrorsFromEnv): a URL naming one is checked only when its file must be
+// downloaded, so that a host without apt sources still uses its cache.
+var DefaultMirrorNames = []string{"debian", "debian-security", "goproxy"}
+
+// MirrorNameError is a mirror://NAME/ URL whose NAME is neither
+// configured nor one of DefaultMirrorNames: a typo or a missing
+// HDO_MIRROR_NAME, reported even when the file is in the cache.
+type MirrorNameError struct {
+	Name       string   // as written, e.g. debain
+	Configured []string // the names that are, sorted
+}
+
+func (e *MirrorNameError) Error() string {
+	msg := fmt.Sprintf("mirror://%s/ is not a configured mirror", e.Name)
+	if len(e.Configured) == 0 {
+		msg += " (none is)"
+	} else {
+		msg += fmt.Sprintf(" (configured: %s)", strings.Join(e.Configured, ", "))
+	}
+	if n, ok := nearest.Word(strings.ToLower(e.Name), e.Configured); ok {
+		return msg + fmt.Sprintf("; did you mean mirror://%s/?", n)
+	}
+	return msg + fmt.Sprintf("; set HDO_MIRROR_%s to its base URLs", strings.ReplaceAll(strings.ToUpper(e.Name), "-", "_"))
+}
+
+// checkMirrorNames returns a *MirrorNameError for the first mirror:// URL
+// of srcs whose name is neither in f.Mirrors nor a default name.
+func (f *Fetcher) checkMirrorNames(srcs []Source) error {
+	for _, s := range srcs {
+		for _, raw := range s.URLs {
+			scheme, rest, ok := strings.Cut(raw, "://")
+			if !ok || !strings.EqualFold(scheme, "mirror") {
+				continue
+			}
+			name, _, _ := strings.Cut(rest, "/")
+			lower := strings.ToLower(name)
+			if len(f.Mirrors[lower]) > 0 || slices.Contains(DefaultMirrorNames, lower) {
+				continue
+			}
+			var names []string
+			for n, bases := range f.Mirrors {
+				if len(bases) > 0 {
+					names = append(names, n)
+				}
+			}
+			sort.Strings(names)
+			return fmt.Errorf("fetch %s: %w", s.Name, &MirrorNameError{Name: name, Configured: names})
+		}
+	}
+	return nil
+}
 
 // MirrorsFromEnv returns the mirror:// bases named by HDO_MIRROR_<NAME>
 // variables in environ (space-separated base URLs, tried in order; NAME
