@@ -11,6 +11,7 @@ import (
 
 	"github.com/hdo-build/hdo/engine"
 	"github.com/hdo-build/hdo/engine/jobserver"
+	"github.com/hdo-build/hdo/internal/pkgrule"
 	"github.com/hdo-build/hdo/internal/pkgtree"
 	"github.com/hdo-build/hdo/internal/termstatus"
 	"golang.org/x/term"
@@ -173,6 +174,7 @@ func openEngine(e *env, bf *buildFlags, paths []string) (*engine.Engine, func(),
 		Stderr:    e.stderr,
 		Status:    status,
 		Builtins:  builtins(pcfg),
+		Suggest:   pkgrule.Suggest(root),
 	})
 	if err != nil {
 		pool.Close()

@@ -43,7 +43,7 @@ func checkVerb(ctx context.Context, e *env, args []string) error {
 	defer release()
 	failed := 0
 	for _, a := range fs.Args() {
-		dir, err := eng.Rel(e.cwd, a)
+		dir, err := pkgDirArg(eng, e.cwd, a)
 		if err != nil {
 			return err
 		}

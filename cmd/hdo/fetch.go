@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/hdo-build/hdo/internal/fetch"
 	"github.com/hdo-build/hdo/internal/pkgspec"
@@ -22,7 +23,15 @@ func fetchVerb(ctx context.Context, e *env, args []string) error {
 	}
 	var srcs []fetch.Source
 	for _, a := range fs.Args() {
-		p, err := pkgspec.Load(root, absFrom(e.cwd, a))
+		rel, err := filepath.Rel(root, absFrom(e.cwd, a))
+		if err != nil {
+			return err
+		}
+		dir, err := pkgDirRel(root, filepath.ToSlash(rel), a)
+		if err != nil {
+			return err
+		}
+		p, err := pkgspec.Load(root, dir)
 		if err != nil {
 			return err
 		}

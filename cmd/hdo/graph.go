@@ -21,6 +21,9 @@ func graphVerb(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if fs.NArg() == 0 && *svg != "" {
+		return usagef("graph needs a target; --svg takes the FILE to write, so it took %s (hdo graph --svg graph.svg %s)", *svg, *svg)
+	}
 	if fs.NArg() == 0 {
 		return usagef("graph needs a target")
 	}

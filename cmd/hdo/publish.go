@@ -39,7 +39,7 @@ func publishVerb(ctx context.Context, e *env, args []string) error {
 	defer stop()
 	var dirs, targets []string
 	for _, a := range fs.Args() {
-		d, err := eng.Rel(e.cwd, a)
+		d, err := pkgDirArg(eng, e.cwd, a)
 		if err != nil {
 			return err
 		}

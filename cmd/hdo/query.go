@@ -16,7 +16,7 @@ func openQuery(e *env, paths []string) (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return engine.New(engine.Config{Root: root, ReadOnly: true, Stderr: e.stderr, Builtins: builtins(pkgrule.Config{Root: root})})
+	return engine.New(engine.Config{Root: root, ReadOnly: true, Stderr: e.stderr, Builtins: builtins(pkgrule.Config{Root: root}), Suggest: pkgrule.Suggest(root)})
 }
 
 func oneTarget(e *env, name string, args []string) (*engine.Engine, string, error) {

@@ -30,7 +30,7 @@ func shellVerb(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer stop()
-	dir, err := eng.Rel(e.cwd, fs.Arg(0))
+	dir, err := pkgDirArg(eng, e.cwd, fs.Arg(0))
 	if err != nil {
 		return err
 	}

@@ -65,13 +65,9 @@ func venvVerb(ctx context.Context, e *env, args []string) error {
 func buildPackages(ctx context.Context, e *env, eng *engine.Engine, args []string) ([]venv.Package, error) {
 	var dirs, targets []string
 	for _, a := range args {
-		d, err := eng.Rel(e.cwd, a)
+		d, err := pkgDirArg(eng, e.cwd, a)
 		if err != nil {
 			return nil, err
-		}
-		d = strings.TrimSuffix(d, "/"+pkgtree.TarballFile)
-		if !pkgtree.IsPackageDir(eng.Root(), d) {
-			return nil, fmt.Errorf("%s is not a package directory (no build or seed.lock file)", a)
 		}
 		dirs = append(dirs, d)
 		targets = append(targets, path.Join(d, pkgtree.TarballFile))
