@@ -47,6 +47,18 @@ type Source struct {
 // the root-relative path of that directory with symlinks resolved, so one
 // package has one name. fetch and sha256sums must name the same files.
 func Load(root, dir string) (*Package, error) {
+	l, err := newLoader(root, dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.load(); err != nil {
+		return nil, err
+	}
+	return l.p, nil
+}
+
+// newLoader checks dir as Load does and returns a loader for it.
+func newLoader(root, dir string) (*loader, error) {
 	rel, err := relDir(root, dir)
 	if err != nil {
 		return nil, err
@@ -69,11 +81,45 @@ func Load(root, dir string) (*Package, error) {
 	if _, ok := inside(realRoot, realDir); !ok {
 		return nil, fmt.Errorf("%s: resolves to %s, outside the tree root %s", rel, realDir, realRoot)
 	}
-	l := &loader{root: root, realRoot: realRoot, realDir: realDir, p: &Package{Dir: rel}}
-	if err := l.load(); err != nil {
+	return &loader{root: root, realRoot: realRoot, realDir: realDir, p: &Package{Dir: rel}}, nil
+}
+
+// Unsummed returns the items of dir's fetch file that sha256sums has no
+// line for (all of them when there is no sha256sums), reading both files
+// with Load's checks: what hdo fetch --print-sums downloads to learn
+// their sums.
+func Unsummed(root, dir string) ([]FetchItem, error) {
+	l, err := newLoader(root, dir)
+	if err != nil {
 		return nil, err
 	}
-	return l.p, nil
+	fdata, _, err := l.read(pkgtree.FetchFile)
+	if err != nil {
+		return nil, err
+	}
+	sdata, _, err := l.read(pkgtree.SumsFile)
+	if err != nil {
+		return nil, err
+	}
+	items, err := ParseFetch(l.file(pkgtree.FetchFile), fdata)
+	if err != nil {
+		return nil, err
+	}
+	sums, err := ParseSums(l.file(pkgtree.SumsFile), sdata)
+	if err != nil {
+		return nil, err
+	}
+	have := make(map[string]bool, len(sums))
+	for _, s := range sums {
+		have[s.Name] = true
+	}
+	var out []FetchItem
+	for _, it := range items {
+		if !have[it.Output] {
+			out = append(out, it)
+		}
+	}
+	return out, nil
 }
 
 type loader struct {

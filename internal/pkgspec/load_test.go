@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -218,5 +219,45 @@ func TestLoadErrors(t *testing.T) {
 				t.Fatalf("got error %v\nwant %s", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestUnsummed(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, map[string]string{
+		"pkg/a/build":      "",
+		"pkg/a/fetch":      "url = http://h.example/a-1.tar.gz\n-O\nurl = http://h.example/fix.diff\n-O\n",
+		"pkg/a/sha256sums": sumA + "  a-1.tar.gz\n",
+		"pkg/b/build":      "",
+		"pkg/b/fetch":      "url = http://h.example/b.tar.gz\n-o b.tgz\n",
+		"pkg/c/build":      "",
+		"pkg/d/build":      "",
+		"pkg/d/fetch":      "url = http://h.example/d\n--insecure\n",
+	})
+	for _, tc := range []struct {
+		dir  string
+		want []string // outputs
+		err  string
+	}{
+		{"pkg/a", []string{"fix.diff"}, ""},
+		{"pkg/b", []string{"b.tgz"}, ""}, // no sha256sums: every file
+		{"pkg/c", nil, ""},
+		{"pkg/d", nil, `pkg/d/fetch:2: unsupported curl option "--insecure"`},
+		{"pkg/none", nil, "pkg/none: no such package directory"},
+	} {
+		items, err := Unsummed(root, tc.dir)
+		if tc.err != "" {
+			if err == nil || !strings.HasPrefix(err.Error(), tc.err) {
+				t.Errorf("%s: %v, want %q", tc.dir, err, tc.err)
+			}
+			continue
+		}
+		var got []string
+		for _, it := range items {
+			got = append(got, it.Output)
+		}
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %q, %v; want %q", tc.dir, got, err, tc.want)
+		}
 	}
 }
