@@ -263,6 +263,9 @@ type candidate struct {
 func (f *Fetcher) candidates(src Source) []candidate {
 	var out []candidate
 	for _, b := range f.SourceMirrors {
+		if src.SHA256 == "" {
+			break // Prefetch: a source mirror serves files by their sum
+		}
 		out = append(out, candidate{url: strings.TrimRight(b, "/") + "/" + src.SHA256, sourceMirror: true})
 	}
 	for _, raw := range src.URLs {

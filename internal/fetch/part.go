@@ -13,6 +13,7 @@ type partFile struct {
 	f         *os.File
 	path      string // <CacheDir>/.part-<sha256>
 	committed bool
+	sum       string // the sha256 of the verified content, once verified
 }
 
 // lockPart opens <dir>/.part-<sha> and takes an exclusive lock on it,
