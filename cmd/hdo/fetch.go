@@ -7,10 +7,12 @@ import (
 
 	"github.com/hdo-build/hdo/internal/fetch"
 	"github.com/hdo-build/hdo/internal/pkgspec"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 )
 
 func fetchVerb(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "fetch")
+	printSums := fs.Bool("print-sums", false, "download the files fetch lists that sha256sums has no line for, and print their sha256sum lines")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -31,6 +33,12 @@ func fetchVerb(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		if *printSums {
+			if err := printMissingSums(ctx, e, root, dir); err != nil {
+				return err
+			}
+			continue
+		}
 		p, err := pkgspec.Load(root, dir)
 		if err != nil {
 			return err
@@ -38,6 +46,9 @@ func fetchVerb(ctx context.Context, e *env, args []string) error {
 		for _, s := range p.Sources {
 			srcs = append(srcs, fetch.Source{Name: s.Name, SHA256: s.SHA256, URLs: s.URLs})
 		}
+	}
+	if *printSums {
+		return nil
 	}
 	f := newFetcher(e)
 	f.Log = func(format string, args ...any) { fmt.Fprintf(e.stderr, "hdo: "+format+"\n", args...) }
@@ -47,6 +58,30 @@ func fetchVerb(ctx context.Context, e *env, args []string) error {
 	}
 	for i, p := range paths {
 		fmt.Fprintf(e.stdout, "%s %s\n", p, srcs[i].Name)
+	}
+	return nil
+}
+
+// printMissingSums downloads the files of dir's fetch that sha256sums
+// lacks, through the configured mirrors into the source cache, and prints
+// a sha256sum line for each, ready to append to sha256sums.
+func printMissingSums(ctx context.Context, e *env, root, dir string) error {
+	items, err := pkgspec.Unsummed(root, dir)
+	if err != nil {
+		return err
+	}
+	if len(items) == 0 {
+		fmt.Fprintf(e.stderr, "hdo: %s: every file in fetch has a sum in sha256sums\n", dir)
+		return nil
+	}
+	f := newFetcher(e)
+	f.Log = func(format string, args ...any) { fmt.Fprintf(e.stderr, "hdo: "+format+"\n", args...) }
+	for _, it := range items {
+		sum, _, err := f.Prefetch(ctx, fetch.Source{Name: it.Output, URLs: []string{it.URL}})
+		if err != nil {
+			return fmt.Errorf("%s/%s:%d: %w", dir, pkgtree.FetchFile, it.Line, err)
+		}
+		fmt.Fprintf(e.stdout, "%s  %s\n", sum, it.Output)
 	}
 	return nil
 }

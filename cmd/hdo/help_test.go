@@ -140,8 +140,10 @@ func TestUsageErrors(t *testing.T) {
 }
 
 // The README's CLI section shows what hdo help prints, verb for verb.
+// HDO_UPDATE_README=1 writes it there instead.
 func TestREADMECLI(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	readmePath := filepath.Join("..", "..", "README.md")
+	readme, err := os.ReadFile(readmePath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +158,15 @@ func TestREADMECLI(t *testing.T) {
 	}
 	var out bytes.Buffer
 	printUsage(&out)
-	if got := strings.TrimSuffix(out.String(), "\n"); got != block {
-		t.Errorf("README's CLI block differs from hdo help; put this in it:\n%s", got)
+	got := strings.TrimSuffix(out.String(), "\n")
+	if got != block && os.Getenv("HDO_UPDATE_README") == "1" {
+		updated := strings.Replace(string(readme), "\n```\n"+block+"\n```\n", "\n```\n"+got+"\n```\n", 1)
+		if err := os.WriteFile(readmePath, []byte(updated), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if got != block {
+		t.Errorf("README's CLI block differs from hdo help (HDO_UPDATE_README=1 rewrites it):\n%s", got)
 	}
 }

@@ -132,7 +132,14 @@ func cmdHostmake(ts *testscript.TestScript, neg bool, args []string) {
 // cmdServe is "serve DIR": a static file server for DIR on the host's
 // loopback for the rest of the script; HDO_CACHE_URL points at it.
 func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: serve DIR [VAR]")
+	}
 	srv := httptest.NewServer(http.FileServer(http.Dir(ts.MkAbs(args[0]))))
 	ts.Defer(srv.Close)
-	ts.Setenv("HDO_CACHE_URL", srv.URL)
+	v := "HDO_CACHE_URL"
+	if len(args) == 2 {
+		v = args[1]
+	}
+	ts.Setenv(v, srv.URL)
 }

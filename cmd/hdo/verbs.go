@@ -68,14 +68,21 @@ Example:
 			},
 			{
 				name:  "fetch",
-				usage: "fetch PKGDIR...",
-				help:  "download and verify packages' sources into the source cache",
+				usage: "fetch [--print-sums] PKGDIR...",
+				help:  "download and verify packages' sources into the source cache; --print-sums prints the sums sha256sums lacks",
 				run:   fetchVerb,
 				long: `Downloads each package's sources (its fetch file) through the configured
 mirrors into the source cache and checks them against sha256sums.
 
+--print-sums is for writing sha256sums, as nix-prefetch-url and guix
+download are: it downloads the files fetch lists that sha256sums has no
+line for (every file, when there is no sha256sums) and prints a line
+for each as sha256sum would. Check the files first: the sums are only
+those of what the mirrors served.
+
 Example:
-  hdo fetch pkg/make`,
+  hdo fetch pkg/make
+  hdo fetch --print-sums pkg/hello >> pkg/hello/sha256sums`,
 			},
 			{
 				name:  "shell",
