@@ -3,7 +3,6 @@ package bootstrap
 import (
 	"archive/tar"
 	"bufio"
-	"compress/bzip2"
 	"errors"
 	"fmt"
 	"io"
@@ -11,10 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
-	"github.com/ulikunitz/xz"
-	"github.com/ulikunitz/xz/lzma"
+	"github.com/hdo-build/hdo/internal/decompress"
 )
 
 // arMagic starts every ar archive, and so every .deb.
@@ -88,44 +84,6 @@ func (ar *arReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// decompressor returns a reader for a member named like data.tar.xz, by its
-// suffix, and a function releasing it.
-func decompressor(name string, r io.Reader) (io.Reader, func(), error) {
-	noop := func() {}
-	switch ext := path.Ext(name); ext {
-	case ".tar":
-		return r, noop, nil
-	case ".gz":
-		zr, err := gzip.NewReader(r)
-		if err != nil {
-			return nil, nil, err
-		}
-		return zr, func() { zr.Close() }, nil
-	case ".xz":
-		zr, err := xz.NewReader(r)
-		if err != nil {
-			return nil, nil, err
-		}
-		return zr, noop, nil
-	case ".lzma":
-		zr, err := lzma.NewReader(r)
-		if err != nil {
-			return nil, nil, err
-		}
-		return zr, noop, nil
-	case ".zst":
-		zr, err := zstd.NewReader(r)
-		if err != nil {
-			return nil, nil, err
-		}
-		return zr, zr.Close, nil
-	case ".bz2":
-		return bzip2.NewReader(r), noop, nil
-	default:
-		return nil, nil, fmt.Errorf("compression %q is not supported", ext)
-	}
-}
-
 // readDeb reads a .deb: it checks the format version, parses the control
 // file and hands the data tarball to data. It returns the control fields.
 func readDeb(r io.Reader, data func(*tar.Reader) error) (Paragraph, error) {
@@ -164,7 +122,7 @@ func readDeb(r io.Reader, data func(*tar.Reader) error) (Paragraph, error) {
 			if control == nil {
 				return nil, fmt.Errorf("%s comes before the control member", name)
 			}
-			zr, release, err := decompressor(name, ar)
+			zr, release, err := decompress.Reader(name, ar)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", name, err)
 			}
@@ -194,7 +152,7 @@ func readDeb(r io.Reader, data func(*tar.Reader) error) (Paragraph, error) {
 
 // readControl returns the fields of ./control in a control.tar member.
 func readControl(name string, r io.Reader) (Paragraph, error) {
-	zr, release, err := decompressor(name, r)
+	zr, release, err := decompress.Reader(name, r)
 	if err != nil {
 		return nil, err
 	}
