@@ -185,6 +185,12 @@ func copyStage0(cacheHome string) error {
 	if err != nil {
 		return fmt.Errorf("building stage0: %w", err)
 	}
+	return copySeed(cacheHome, tgz)
+}
+
+// copySeed puts the shared seed tarball tgz (and its sum) into the hdo
+// seed cache under cacheHome.
+func copySeed(cacheHome, tgz string) error {
 	dir := filepath.Join(cacheHome, "hdo", "bootstrap")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err

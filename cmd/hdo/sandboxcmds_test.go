@@ -98,34 +98,45 @@ func cmdMarker(ts *testscript.TestScript, neg bool, args []string) {
 // libraries it needs, at their paths under DIR, so a package can carry a
 // make into a sandbox (stage0 has none).
 func cmdHostmake(ts *testscript.TestScript, neg bool, args []string) {
-	mk, err := exec.LookPath("make")
-	if err != nil {
-		ts.Fatalf("no make on the host")
+	if len(args) != 1 {
+		ts.Fatalf("usage: hostmake DIR")
 	}
-	mk, _ = filepath.EvalSymlinks(mk)
-	files := []string{mk}
-	out, err := exec.Command("ldd", mk).Output()
-	ts.Check(err)
-	sc := bufio.NewScanner(strings.NewReader(string(out)))
-	for sc.Scan() {
-		for _, f := range strings.Fields(sc.Text()) {
-			if strings.HasPrefix(f, "/") {
-				files = append(files, f)
-			}
-		}
+	cmdHostbin(ts, neg, []string{args[0], "make"})
+}
+
+// cmdHostbin is "hostbin DIR PROG...": each host program at DIR/usr/bin/PROG
+// and the shared libraries they need at their paths under DIR, for a
+// package that stands in for the GNU tools a real seed has.
+func cmdHostbin(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: hostbin DIR PROG...")
 	}
 	dir := ts.MkAbs(args[0])
-	for _, f := range files {
-		dst := filepath.Join(dir, f)
-		if f == mk {
-			dst = filepath.Join(dir, "usr/bin/make")
+	for _, prog := range args[1:] {
+		bin, err := exec.LookPath(prog)
+		if err != nil {
+			ts.Fatalf("no %s on the host", prog)
 		}
-		ts.Check(os.MkdirAll(filepath.Dir(dst), 0o755))
-		real, err := filepath.EvalSymlinks(f)
+		bin, _ = filepath.EvalSymlinks(bin)
+		files := map[string]string{bin: filepath.Join(dir, "usr/bin", prog)}
+		out, err := exec.Command("ldd", bin).Output()
 		ts.Check(err)
-		data, err := os.ReadFile(real)
-		ts.Check(err)
-		ts.Check(os.WriteFile(dst, data, 0o755))
+		sc := bufio.NewScanner(strings.NewReader(string(out)))
+		for sc.Scan() {
+			for _, f := range strings.Fields(sc.Text()) {
+				if strings.HasPrefix(f, "/") {
+					files[f] = filepath.Join(dir, f)
+				}
+			}
+		}
+		for src, dst := range files {
+			ts.Check(os.MkdirAll(filepath.Dir(dst), 0o755))
+			real, err := filepath.EvalSymlinks(src)
+			ts.Check(err)
+			data, err := os.ReadFile(real)
+			ts.Check(err)
+			ts.Check(os.WriteFile(dst, data, 0o755))
+		}
 	}
 }
 

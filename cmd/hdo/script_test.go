@@ -74,6 +74,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			"listen":    cmdListen,
 			"marker":    cmdMarker,
 			"hostmake":  cmdHostmake,
+			"hostbin":   cmdHostbin,
 			"serve":     cmdServe,
 		},
 	}

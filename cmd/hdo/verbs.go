@@ -255,14 +255,22 @@ Example:
 		{"Maintaining a tree", []*verb{
 			{
 				name:  "new",
-				usage: "new PKGDIR",
-				help:  "create a package directory with a build script to fill in",
+				usage: "new PKGDIR [--fetch URL...]",
+				help:  "create a package directory: a skeleton, or one that fits the sources at URL",
 				run:   newVerb,
 				long: `Creates PKGDIR with a build script to fill in, a commented fetch file,
 and empty build-deps and run-deps.
 
+With --fetch, it downloads each URL through the configured mirrors (as
+hdo fetch --print-sums does) and writes fetch and sha256sums for them.
+The first tarball's listing picks the build script: configure, meson.build,
+CMakeLists.txt or a Makefile at its top. build-deps gets ../seed and the
+build tools the tree has packages of (../make, ...), run-deps ../libc when
+the sources are C. Nothing is written if a download fails.
+
 Example:
-  hdo new pkg/hello`,
+  hdo new pkg/hello
+  hdo new pkg/hello --fetch mirror://debian/pool/main/h/hello/hello_2.10.orig.tar.gz`,
 			},
 			{
 				name:  "bootstrap",
