@@ -173,13 +173,13 @@ func TestCacheFaults(t *testing.T) {
 		{
 			name:     "always 500",
 			fault:    func(w http.ResponseWriter, name string, n int, data []byte) bool { return http500(w) },
-			wantWarn: `unreachable after 3 tries .*500.*; building locally`,
+			wantWarn: `unreachable after 3 tries: .*500.*; building locally`,
 		},
 		{
 			name:       "always 500, binary only",
 			fault:      func(w http.ResponseWriter, name string, n int, data []byte) bool { return http500(w) },
 			binaryOnly: true,
-			wantErr:    `pkg/app/.pkg.tar.gz: package [0-9a-f]{64} is in no binary cache \(http://127\.0\.0\.1:[0-9]+: unreachable after 3 tries`,
+			wantErr:    `pkg/app/.pkg.tar.gz: package [0-9a-f]{64} is in no binary cache \[http://127\.0\.0\.1:[0-9]+: unreachable after 3 tries`,
 		},
 		{
 			name: "reset mid-body once",
@@ -201,7 +201,7 @@ func TestCacheFaults(t *testing.T) {
 				}
 				return false
 			},
-			wantWarn: `unreachable after 3 tries \(unexpected EOF\); building locally`,
+			wantWarn: `unreachable after 3 tries: unexpected EOF; building locally`,
 		},
 		{
 			name:     "wrong bytes",
@@ -212,7 +212,7 @@ func TestCacheFaults(t *testing.T) {
 			name:       "wrong bytes, binary only",
 			fault:      flipLastByte(isTar),
 			binaryOnly: true,
-			wantErr:    `pkg/(app|lib)/.pkg.tar.gz: package [0-9a-f]{64} is in no binary cache \(http://127\.0\.0\.1:[0-9]+: bad entry`,
+			wantErr:    `pkg/(app|lib)/.pkg.tar.gz: package [0-9a-f]{64} is in no binary cache \[http://127\.0\.0\.1:[0-9]+: bad entry`,
 		},
 		{
 			name: "forged entry, trusted keys",
@@ -297,7 +297,7 @@ func TestCacheFaults(t *testing.T) {
 				return true
 			},
 			binaryOnly: true,
-			wantErr:    `package [0-9a-f]{64} is in no binary cache \(http://127\.0\.0\.1:[0-9]+: miss\)`,
+			wantErr:    `package [0-9a-f]{64} is in no binary cache \[http://127\.0\.0\.1:[0-9]+: miss\]`,
 		},
 	}
 	for _, tt := range tests {

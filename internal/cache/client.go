@@ -260,7 +260,7 @@ func (c *Client) getSources(ctx context.Context, pkghash, dest string, prog *pro
 		known := c.bad[src.url+" "+pkghash]
 		c.mu.Unlock()
 		if known != nil {
-			tried = append(tried, fmt.Sprintf("%s: bad entry (%v)", src.url, known))
+			tried = append(tried, fmt.Sprintf("%s: bad entry: %v", src.url, known))
 			continue
 		}
 		info, err := c.getFrom(ctx, src, pkghash, dest, prog)
@@ -278,7 +278,7 @@ func (c *Client) getSources(ctx context.Context, pkghash, dest string, prog *pro
 			c.bad[src.url+" "+pkghash] = be
 			c.mu.Unlock()
 			c.noteOnce("bad "+src.url+" "+pkghash, "cache %s: %v; treating it as a miss", src.url, be)
-			tried = append(tried, fmt.Sprintf("%s: bad entry (%v)", src.url, be))
+			tried = append(tried, fmt.Sprintf("%s: bad entry: %v", src.url, be))
 		case errors.As(err, &fe) && fe.kind == kindMiss:
 			tried = append(tried, src.url+": miss")
 		case errors.As(err, &fe):
@@ -293,7 +293,7 @@ func (c *Client) getSources(ctx context.Context, pkghash, dest string, prog *pro
 	case len(tried) == 0:
 		return nil, fmt.Errorf("package %s: binary-only mode but no binary cache is configured; set HDO_CACHE_URL or unset HDO_BINARY_ONLY", pkghash)
 	}
-	return nil, fmt.Errorf("package %s is in no binary cache (%s); binary-only mode forbids building it: unset HDO_BINARY_ONLY (or drop --binary-only) to build it locally",
+	return nil, fmt.Errorf("package %s is in no binary cache [%s]; binary-only mode forbids building it: unset HDO_BINARY_ONLY or drop --binary-only to build it locally",
 		pkghash, strings.Join(tried, "; "))
 }
 
@@ -441,9 +441,9 @@ func (s *tarSink) Write(p []byte) (int, error) {
 // markFailing stops using src for the rest of the process, with one
 // warning, and returns the reason.
 func (c *Client) markFailing(src *source, fe *fetchError) string {
-	reason := fmt.Sprintf("unusable (%v)", fe.err)
+	reason := fmt.Sprintf("unusable: %v", fe.err)
 	if fe.kind == kindTransient {
-		reason = fmt.Sprintf("unreachable after %d tries (%v)", fe.tries, fe.err)
+		reason = fmt.Sprintf("unreachable after %d tries: %v", fe.tries, fe.err)
 	}
 	c.mu.Lock()
 	old, seen := c.failing[src.url]

@@ -208,14 +208,14 @@ func TestGet(t *testing.T) {
 				return []string{hangingServer(t), fileURL(f.dir)}
 			},
 			wantHit: true,
-			wantLog: "unreachable after 3 tries (no data for 100ms); building locally",
+			wantLog: "unreachable after 3 tries: no data for 100ms; building locally",
 		},
 		{
 			name:       "never answers, binary-only",
 			binaryOnly: true,
 			stall:      100 * time.Millisecond,
 			caches:     func(t *testing.T, f *fixture) []string { return []string{hangingServer(t)} },
-			wantLog:    "unreachable after 3 tries (no data for 100ms); not using it for the rest of this run",
+			wantLog:    "unreachable after 3 tries: no data for 100ms; not using it for the rest of this run",
 			wantErr:    "unreachable after 3 tries",
 		},
 		{
@@ -283,7 +283,7 @@ func TestGet(t *testing.T) {
 			caches: func(t *testing.T, f *fixture) []string {
 				return []string{missing(t), fileURL(t.TempDir())}
 			},
-			wantErr: "is in no binary cache (http://127.0.0.1:",
+			wantErr: "is in no binary cache [http://127.0.0.1:",
 		},
 		{
 			name:       "binary-only without caches",
@@ -309,7 +309,7 @@ func TestGet(t *testing.T) {
 					return true
 				}).URL}
 			},
-			wantLog: "unusable (unexpected status 403 Forbidden)",
+			wantLog: "unusable: unexpected status 403 Forbidden",
 		},
 		{
 			name: "huge .info with Content-Length",
@@ -541,7 +541,7 @@ func TestFailingCacheWarnsOnceAndIsSkipped(t *testing.T) {
 	if err != nil || len(hits) != 4 {
 		t.Fatalf("Prefetch: %d hits, %v; want 4 hits", len(hits), err)
 	}
-	if n := log.Count("unreachable after 3 tries (503 Service Unavailable); building locally"); n != 1 {
+	if n := log.Count("unreachable after 3 tries: 503 Service Unavailable; building locally"); n != 1 {
 		t.Errorf("log:\n%s\nwant exactly one warning for the failing cache", log)
 	}
 	mu.Lock()
@@ -678,7 +678,7 @@ func TestRedirectLoopWithOwnHTTPClient(t *testing.T) {
 	if _, err := c.Get(t.Context(), testHash("x"), filepath.Join(t.TempDir(), "x")); !errors.Is(err, ErrMiss) {
 		t.Fatalf("Get = %v, want a miss", err)
 	}
-	if log.Count("unusable (") != 1 || log.Count("too many redirects") != 1 {
+	if log.Count("unusable: ") != 1 || log.Count("too many redirects") != 1 {
 		t.Errorf("log:\n%s\nwant one warning about a redirect loop, without retries", log)
 	}
 }
