@@ -35,6 +35,9 @@ type Source struct {
 	Name   string   // file name in the build dir, e.g. make-4.4.tar.gz
 	SHA256 string   // 64 lowercase hex digits
 	URLs   []string // tried in order, e.g. [https://ftp.example/gnu/make/make-4.4.tar.gz]
+	// Origin and SumOrigin are the lines that declare it, for messages:
+	// e.g. pkg/make/fetch:3 and pkg/make/sha256sums:1.
+	Origin, SumOrigin string
 }
 
 // Load reads and checks the package in dir, a path relative to root (an
@@ -380,7 +383,8 @@ func (l *loader) sources() error {
 			return errorf(fetchFile, it.Line, "%q has no sum in sha256sums; add the line \"sha256sum %s\" prints", it.Output, it.Output)
 		}
 		fetched[it.Output] = true
-		p.Sources = append(p.Sources, Source{Name: it.Output, SHA256: s.SHA256, URLs: []string{it.URL}})
+		p.Sources = append(p.Sources, Source{Name: it.Output, SHA256: s.SHA256, URLs: []string{it.URL},
+			Origin: fmt.Sprintf("%s:%d", fetchFile, it.Line), SumOrigin: fmt.Sprintf("%s:%d", sumsFile, s.Line)})
 	}
 	for _, s := range p.Sums {
 		if !fetched[s.Name] {

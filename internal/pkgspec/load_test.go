@@ -74,8 +74,8 @@ func TestLoad(t *testing.T) {
 			},
 			Sums: []Sum{{"make-4.4.tar.gz", sumA, 1}, {"fix.diff", sumB, 2}},
 			Sources: []Source{
-				{"make-4.4.tar.gz", sumA, []string{"https://ftp.example/make-4.4.tar.gz"}},
-				{"fix.diff", sumB, []string{"mirror://gnu/patch.diff"}},
+				{"make-4.4.tar.gz", sumA, []string{"https://ftp.example/make-4.4.tar.gz"}, "pkg/make/fetch:1", "pkg/make/sha256sums:1"},
+				{"fix.diff", sumB, []string{"mirror://gnu/patch.diff"}, "pkg/make/fetch:3", "pkg/make/sha256sums:2"},
 			},
 			Inputs:  []string{"pkg/make/build", "pkg/make/build-deps", "pkg/make/run-deps", "pkg/make/fetch", "pkg/make/sha256sums"},
 			Missing: []string{"pkg/make/seed.lock"},
