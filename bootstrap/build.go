@@ -27,14 +27,13 @@ type Options struct {
 	CacheDir string
 	// TempDir holds the root under construction; default os.TempDir().
 	TempDir string
-	// Fetch downloads a file whose sha256 is known, trying urls in order
-	// (mirror://debian/pool/... for debs, the GOPROXY URL for the Go
+	// Fetch downloads a file whose sha256 is known, trying its URLs in
+	// order (mirror://debian/pool/... for debs, the GOPROXY URL for the Go
 	// toolchain), and returns the path of the verified file. When every
 	// URL answers "not found" its error must satisfy errors.Is(err,
-	// ErrNotFound) or errors.Is(err, fs.ErrNotExist). size is the pinned
-	// size (0 when unknown), which a download must not exceed. Needed only
-	// for locks with deb or gotoolchain lines.
-	Fetch func(ctx context.Context, name, sha256 string, size int64, urls []string) (string, error)
+	// ErrNotFound) or errors.Is(err, fs.ErrNotExist). Needed only for
+	// locks with deb or gotoolchain lines.
+	Fetch func(ctx context.Context, r FetchRequest) (string, error)
 	// Go is the go command that starts stage0 builds (it switches to the
 	// lock's toolchain through GOTOOLCHAIN); default "go" from PATH.
 	Go string
@@ -44,6 +43,15 @@ type Options struct {
 	// Log receives progress lines and the output of failed commands; nil
 	// discards progress (failures are in the returned error either way).
 	Log io.Writer
+}
+
+// FetchRequest is one file a seed needs, as Options.Fetch gets it.
+type FetchRequest struct {
+	Name   string // the file's name, e.g. libc6_2.36-9_amd64.deb
+	SHA256 string
+	Size   int64    // the pinned size, which a download must not exceed; 0 when unknown
+	URLs   []string // tried in order
+	Origin string   // the lock line that pins it, e.g. pkg/seed/seed.lock:12
 }
 
 // ErrNotFound is the error (wrapped) a Fetch function returns when no URL
@@ -193,13 +201,14 @@ func BuildRoot(ctx context.Context, lock *Lock, dir string, opts Options) error 
 // installDeb fetches, verifies and extracts one pinned .deb.
 func installDeb(ctx context.Context, r *root, lock *Lock, d Deb, opts Options) error {
 	logf(opts.Log, "bootstrap: deb %s %s", d.Name, d.Version)
-	file, err := opts.Fetch(ctx, path.Base(d.URL), d.SHA256, d.Size, []string{d.URL})
+	file, err := opts.Fetch(ctx, FetchRequest{Name: path.Base(d.URL), SHA256: d.SHA256, Size: d.Size, URLs: []string{d.URL},
+		Origin: fmt.Sprintf("%s:%d", lock.Name, d.Line)})
 	if err != nil {
 		if errors.Is(err, ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
 			m := mirrorRE.FindStringSubmatch(d.URL)
 			return &StaleDebError{Lock: lock.Name, Line: d.Line, Name: d.Name, Version: d.Version, Mirror: m[1], Err: err}
 		}
-		return fmt.Errorf("%s:%d: fetch %s: %w", lock.Name, d.Line, d.URL, err)
+		return err
 	}
 	f, err := os.Open(file)
 	if err != nil {
@@ -246,9 +255,10 @@ func installGoToolchain(ctx context.Context, r *root, lock *Lock, t *GoToolchain
 	}
 	modVersion := toolchainModVersion(t.Version, lock.Arch)
 	url := proxy + "/golang.org/toolchain/@v/" + modVersion + ".zip"
-	file, err := opts.Fetch(ctx, t.Version+".linux-"+lock.Arch+".zip", t.SHA256, 0, []string{url})
+	file, err := opts.Fetch(ctx, FetchRequest{Name: t.Version + ".linux-" + lock.Arch + ".zip", SHA256: t.SHA256, URLs: []string{url},
+		Origin: fmt.Sprintf("%s:%d", lock.Name, t.Line)})
 	if err != nil {
-		return fmt.Errorf("%s:%d: fetch %s: %w", lock.Name, t.Line, url, err)
+		return err
 	}
 	f, err := os.Open(file)
 	if err != nil {

@@ -157,7 +157,7 @@ func TestBuildErrors(t *testing.T) {
 		{"stale deb on the Debian mirror", func(s *debSeed) { s.fetch.err = fmt.Errorf("all mirrors: %w", fs.ErrNotExist) },
 			"pkg/seed/seed.lock:4: base-files 12.4+deb12u1 is no longer on the Debian mirror; run 'hdo bootstrap lock pkg/seed' to re-pin"},
 		{"fetch error", func(s *debSeed) { s.fetch.err = errors.New("connection refused") },
-			"pkg/seed/seed.lock:4: fetch mirror://debian/pool/main/b/base-files/base-files_12.4+deb12u1_amd64.deb: connection refused"},
+			"pkg/seed/seed.lock:4: connection refused"},
 		{"wrong bytes", func(s *debSeed) { s.fetch.files[s.lock.Debs[0].SHA256] = []byte("not a deb") },
 			"pkg/seed/seed.lock:4: deb base-files: "},
 		{"wrong package", func(s *debSeed) { s.lock.Debs[1].Version = "2.0-1" },
@@ -302,10 +302,10 @@ func TestBuildConcurrent(t *testing.T) {
 	cache := t.TempDir()
 	var mu sync.Mutex
 	fetch := s.fetch.fetch()
-	opts := Options{CacheDir: cache, Fetch: func(ctx context.Context, name, sum string, size int64, urls []string) (string, error) {
+	opts := Options{CacheDir: cache, Fetch: func(ctx context.Context, r FetchRequest) (string, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		return fetch(ctx, name, sum, size, urls)
+		return fetch(ctx, r)
 	}}
 	const n = 4
 	sums := make([]string, n)

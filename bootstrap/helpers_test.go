@@ -226,17 +226,17 @@ type fakeFetch struct {
 	err   error // returned for every call if set
 }
 
-func (f *fakeFetch) fetch() func(ctx context.Context, name, sum string, size int64, urls []string) (string, error) {
-	return func(ctx context.Context, name, sum string, size int64, urls []string) (string, error) {
-		f.urls = append(f.urls, urls...)
+func (f *fakeFetch) fetch() func(ctx context.Context, r FetchRequest) (string, error) {
+	return func(ctx context.Context, r FetchRequest) (string, error) {
+		f.urls = append(f.urls, r.URLs...)
 		if f.err != nil {
-			return "", f.err
+			return "", fmt.Errorf("%s: %w", r.Origin, f.err)
 		}
-		data, ok := f.files[sum]
+		data, ok := f.files[r.SHA256]
 		if !ok {
-			return "", fmt.Errorf("fetch %s: %w", name, ErrNotFound)
+			return "", fmt.Errorf("fetch %s: %w", r.Name, ErrNotFound)
 		}
-		p := filepath.Join(f.dir, sum)
+		p := filepath.Join(f.dir, r.SHA256)
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			return "", err
 		}

@@ -44,7 +44,7 @@ func fetchVerb(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		for _, s := range p.Sources {
-			srcs = append(srcs, fetch.Source{Name: s.Name, SHA256: s.SHA256, URLs: s.URLs})
+			srcs = append(srcs, fetch.Source{Name: s.Name, SHA256: s.SHA256, URLs: s.URLs, Origin: s.Origin, SumOrigin: s.SumOrigin})
 		}
 	}
 	if *printSums {
@@ -77,9 +77,9 @@ func printMissingSums(ctx context.Context, e *env, root, dir string) error {
 	f := newFetcher(e)
 	f.Log = func(format string, args ...any) { fmt.Fprintf(e.stderr, "hdo: "+format+"\n", args...) }
 	for _, it := range items {
-		sum, _, err := f.Prefetch(ctx, fetch.Source{Name: it.Output, URLs: []string{it.URL}})
+		sum, _, err := f.Prefetch(ctx, fetch.Source{Name: it.Output, URLs: []string{it.URL}, Origin: fmt.Sprintf("%s/%s:%d", dir, pkgtree.FetchFile, it.Line)})
 		if err != nil {
-			return fmt.Errorf("%s/%s:%d: %w", dir, pkgtree.FetchFile, it.Line, err)
+			return err
 		}
 		fmt.Fprintf(e.stdout, "%s  %s\n", sum, it.Output)
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -169,6 +170,11 @@ func (f *Fetcher) getHTTP(ctx context.Context, raw string, src Source, part *par
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		// URLError names the URL already: drop *url.Error's copy of it.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return false, wrap(err)
 	}
 	defer resp.Body.Close()

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +28,10 @@ type Source struct {
 	SHA256 string   // 64 lowercase hex digits
 	URLs   []string // http, https, file or mirror://NAME/path, tried in order
 	Size   int64    // bytes, when pinned (a seed lock's .debs); 0: unknown, at most Fetcher.MaxSize
+	// Origin and SumOrigin say where the source and its sum are declared,
+	// e.g. pkg/make/fetch:3 and pkg/make/sha256sums:2 (a seed lock's line
+	// for both), for the line a failure ends with; "" if nowhere.
+	Origin, SumOrigin string
 }
 
 // Fetcher fetches sources into a cache directory. The zero value of every
@@ -50,8 +55,9 @@ type Fetcher struct {
 
 // URLError is the failure of one URL.
 type URLError struct {
-	URL string // e.g. https://ftp.example/make-4.4.tar.gz
-	Err error
+	URL    string // e.g. https://ftp.example/make-4.4.tar.gz
+	Mirror string // the mirror:// name URL is a base of, e.g. gnu; "" if none
+	Err    error
 }
 
 func (e *URLError) Error() string { return "fetch " + e.URL + ": " + e.Err.Error() }
@@ -66,20 +72,86 @@ func (e *MismatchError) Error() string {
 	return fmt.Sprintf("sha256 mismatch: got %s, want %s", e.Got, e.Want)
 }
 
-// SourceError is a source that no URL could provide.
+// SourceError is a source that no URL could provide. Its text is one
+// line that says where the source is declared, the last URL's failure and
+// what to check; the failures before it went to Fetcher.Log as they
+// happened, so each is said once.
 type SourceError struct {
-	Name     string      // e.g. make-4.4.tar.gz
-	Failures []*URLError // one per URL tried, in order
+	Name              string      // e.g. make-4.4.tar.gz
+	Origin, SumOrigin string      // as in Source
+	Want              string      // the sha256 asked for; "" for Prefetch
+	Failures          []*URLError // one per URL tried, in order
 }
 
 func (e *SourceError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "fetch %s: every URL failed:", e.Name)
-	for _, f := range e.Failures {
-		fmt.Fprintf(&b, "\n\t%s: %v", f.URL, f.Err)
+	if e.Origin != "" {
+		b.WriteString(e.Origin + ": ")
 	}
-	b.WriteString("\n\tcheck the url in fetch and the sum in sha256sums")
+	fmt.Fprintf(&b, "fetch %s: ", e.Name)
+	n := len(e.Failures)
+	if n == 0 {
+		b.WriteString("no URL to try; add one")
+		return b.String()
+	}
+	k := e.Key()
+	key := e.Failures[k]
+	others := ""
+	switch n {
+	case 1:
+	case 2:
+		others = " (the other URL failed too)"
+	default:
+		others = fmt.Sprintf(" (the %d other URLs failed too)", n-1)
+	}
+	var mm *MismatchError
+	if errors.As(key.Err, &mm) {
+		fmt.Fprintf(&b, "%s serves a file with sha256 %s, not %s", key.URL, mm.Got, mm.Want)
+		switch {
+		case e.SumOrigin != "" && e.SumOrigin == e.Origin:
+			fmt.Fprintf(&b, "%s; if it is the right file, pin its sum there", others)
+		case e.SumOrigin != "":
+			fmt.Fprintf(&b, " as %s says%s; if it is the right file, put its sum there", e.SumOrigin, others)
+		default:
+			fmt.Fprintf(&b, "%s; if it is the right file, its sum is wrong", others)
+		}
+		return b.String()
+	}
+	if n > 1 {
+		fmt.Fprintf(&b, "every URL failed, %d tried, the last with ", n)
+	}
+	fmt.Fprintf(&b, "%s: %v; check the url", key.URL, key.Err)
+	if e.Origin != "" {
+		b.WriteString(" there")
+	}
+	for _, m := range e.mirrors() {
+		fmt.Fprintf(&b, " and the mirrors of mirror://%s/, set by HDO_MIRROR_%s", m, strings.ReplaceAll(strings.ToUpper(m), "-", "_"))
+	}
 	return b.String()
+}
+
+// Key is the index of the failure the error's text reports: the last
+// wrong sum if a URL served one (the file exists, so its sum is the
+// likely mistake), else the last failure. Fetcher logs the others.
+func (e *SourceError) Key() int {
+	for i := len(e.Failures) - 1; i >= 0; i-- {
+		var mm *MismatchError
+		if errors.As(e.Failures[i].Err, &mm) {
+			return i
+		}
+	}
+	return len(e.Failures) - 1
+}
+
+// mirrors lists the mirror:// names whose bases were tried.
+func (e *SourceError) mirrors() []string {
+	var names []string
+	for _, f := range e.Failures {
+		if f.Mirror != "" && !slices.Contains(names, f.Mirror) {
+			names = append(names, f.Mirror)
+		}
+	}
+	return names
 }
 
 func (e *SourceError) Unwrap() []error {
@@ -180,6 +252,17 @@ func (f *Fetcher) parallel() int {
 	return 4
 }
 
+// logFailures logs each URL's failure once, when the source is done: all
+// of them after a later URL gave it, all but the one the error reports
+// (skip) when none did.
+func (f *Fetcher) logFailures(fails []*URLError, quiet []bool, skip int) {
+	for i, ue := range fails {
+		if i != skip && !quiet[i] {
+			f.logf("%v", ue)
+		}
+	}
+}
+
 func (f *Fetcher) logf(format string, args ...any) {
 	if f.Log != nil {
 		f.Log(format, args...)
@@ -206,6 +289,7 @@ func (f *Fetcher) fetch(ctx context.Context, src Source, prog *progress) (string
 		return final, nil
 	}
 	var fails []*URLError
+	var quiet []bool // a source mirror's miss, which is normal
 	for _, c := range cands {
 		if c.err == nil {
 			c.err = f.tryURL(ctx, c.url, src, part, prog)
@@ -213,19 +297,19 @@ func (f *Fetcher) fetch(ctx context.Context, src Source, prog *progress) (string
 				if err := part.commit(final); err != nil {
 					return "", fmt.Errorf("fetch %s: %w", src.Name, err)
 				}
+				f.logFailures(fails, quiet, -1)
 				return final, nil
 			}
 			if ctx.Err() != nil {
 				return "", ctx.Err()
 			}
 		}
-		ue := &URLError{URL: c.url, Err: c.err}
-		fails = append(fails, ue)
-		if !c.sourceMirror || !notFound(c.err) {
-			f.logf("%v", ue)
-		}
+		fails = append(fails, &URLError{URL: c.url, Mirror: c.mirror, Err: c.err})
+		quiet = append(quiet, c.sourceMirror && notFound(c.err))
 	}
-	return "", &SourceError{Name: src.Name, Failures: fails}
+	se := &SourceError{Name: src.Name, Origin: src.Origin, SumOrigin: src.SumOrigin, Want: src.SHA256, Failures: fails}
+	f.logFailures(fails, quiet, se.Key())
+	return "", se
 }
 
 // cached reports whether final is in the cache, re-hashing it if f.Verify
@@ -254,8 +338,9 @@ func (f *Fetcher) cached(src Source, final string) (bool, error) {
 
 type candidate struct {
 	url          string
-	err          error // set when the URL cannot be tried at all
-	sourceMirror bool  // a HDO_SOURCE_MIRRORS base, where a miss is normal
+	mirror       string // the mirror:// name url is a base of
+	err          error  // set when the URL cannot be tried at all
+	sourceMirror bool   // a HDO_SOURCE_MIRRORS base, where a miss is normal
 }
 
 // candidates lists the URLs to try: source mirrors first, then each URL
@@ -290,7 +375,7 @@ func (f *Fetcher) candidates(src Source) []candidate {
 			})
 		}
 		for _, b := range bases {
-			out = append(out, candidate{url: strings.TrimRight(b, "/") + "/" + p})
+			out = append(out, candidate{url: strings.TrimRight(b, "/") + "/" + p, mirror: strings.ToLower(name)})
 		}
 	}
 	return out

@@ -105,26 +105,42 @@ func TestFetchAllFail(t *testing.T) {
 		}
 		http.NotFound(w, r)
 	})
-	f, _ := newFetcher(t)
+	src := Source{Name: "a.tgz", SHA256: sha, URLs: []string{srv.URL + "/err", srv.URL + "/nope", "mirror://debian-security/a.tgz", "gopher://h.example/a"}}
+	f, log := newFetcher(t)
 	f.Retries = 2
 	f.SourceMirrors = []string{srv.URL + "/cache/"}
-	src := Source{Name: "a.tgz", SHA256: sha, URLs: []string{srv.URL + "/err", srv.URL + "/nope", "mirror://debian-security/a.tgz", "gopher://h.example/a"}}
+	src.Origin, src.SumOrigin = "pkg/a/fetch:2", "pkg/a/sha256sums:1"
 	_, err := f.Fetch(context.Background(), []Source{src})
-	want := "fetch a.tgz: every URL failed:" +
-		"\n\t" + srv.URL + "/cache/" + sha + ": HTTP 404 Not Found" +
-		"\n\t" + srv.URL + "/err: HTTP 500 Internal Server Error" +
-		"\n\t" + srv.URL + "/nope: HTTP 404 Not Found" +
-		"\n\tmirror://debian-security: no mirrors configured; set HDO_MIRROR_DEBIAN_SECURITY" +
-		"\n\tgopher://h.example/a: unsupported scheme \"gopher\"; use http, https, file or mirror" +
-		"\n\tcheck the url in fetch and the sum in sha256sums"
+	// One line saying where the source is and what to check; each URL's
+	// failure was logged once, as it happened (a source mirror's miss is
+	// normal and not logged).
+	want := "pkg/a/fetch:2: fetch a.tgz: every URL failed, 5 tried, the last with gopher://h.example/a: unsupported scheme \"gopher\"; use http, https, file or mirror; check the url there"
 	if err == nil || err.Error() != want {
 		t.Fatalf("got error:\n%v\nwant:\n%s", err, want)
+	}
+	for _, line := range []string{
+		"fetch " + srv.URL + "/err: HTTP 500 Internal Server Error",
+		"fetch " + srv.URL + "/nope: HTTP 404 Not Found",
+		"fetch mirror://debian-security: no mirrors configured; set HDO_MIRROR_DEBIAN_SECURITY",
+	} {
+		if n := strings.Count(log.String()+"\n", line+"\n"); n != 1 {
+			t.Errorf("log has %q %d times, want once:\n%s", line, n, log)
+		}
+	}
+	if strings.Contains(log.String(), "gopher") {
+		t.Errorf("the last failure, which the error holds, was logged too:\n%s", log)
+	}
+	// One URL: its failure is the error.
+	f.SourceMirrors = nil
+	if _, err := f.Fetch(context.Background(), []Source{{Name: "a.tgz", SHA256: sha, URLs: []string{srv.URL + "/nope"}}}); err == nil ||
+		err.Error() != "fetch a.tgz: "+srv.URL+"/nope: HTTP 404 Not Found; check the url" {
+		t.Errorf("one URL: %v", err)
 	}
 	var se *SourceError
 	if !errors.As(err, &se) || len(se.Failures) != 5 {
 		t.Errorf("error is not a SourceError with 5 failures: %#v", err)
 	}
-	wantReqs := []string{"/cache/" + sha, "/err", "/err", "/err", "/nope"}
+	wantReqs := []string{"/cache/" + sha, "/err", "/err", "/err", "/nope", "/nope"} // the last by the one-URL fetch
 	if diff := cmp.Diff(wantReqs, srv.requests()); diff != "" {
 		t.Errorf("requests diff (-want +got):\n%s", diff)
 	}
@@ -146,18 +162,22 @@ func TestFetchMismatch(t *testing.T) {
 		serve(content)(w, r)
 	})
 	f, log := newFetcher(t)
-	// The bad URL alone: an error showing got, want and the URL.
-	_, err := f.Fetch(context.Background(), []Source{{Name: "a", SHA256: sha, URLs: []string{srv.URL + "/bad"}}})
+	// The bad URL alone: a log line showing got, want and the URL, and
+	// an error naming the sum's line and what to do.
+	_, err := f.Fetch(context.Background(), []Source{{Name: "a", SHA256: sha, URLs: []string{srv.URL + "/bad"},
+		Origin: "pkg/a/fetch:1", SumOrigin: "pkg/a/sha256sums:3"}})
 	wantLine := srv.URL + "/bad: sha256 mismatch: got " + sum(wrong) + ", want " + sha
-	if err == nil || !strings.Contains(err.Error(), "\n\t"+wantLine+"\n") {
-		t.Fatalf("got error %v\nwant a line %s", err, wantLine)
+	wantErr := "pkg/a/fetch:1: fetch a: " + srv.URL + "/bad serves a file with sha256 " + sum(wrong) + ", not " + sha +
+		" as pkg/a/sha256sums:3 says; if it is the right file, put its sum there"
+	if err == nil || err.Error() != wantErr {
+		t.Fatalf("got error %v\nwant %s", err, wantErr)
 	}
 	var mm *MismatchError
 	if !errors.As(err, &mm) || mm.Got != sum(wrong) || mm.Want != sha {
 		t.Errorf("error does not hold the MismatchError: %#v", err)
 	}
-	if !strings.Contains(log.String(), "fetch "+wantLine) {
-		t.Errorf("log lacks %q:\n%s", "fetch "+wantLine, log)
+	if strings.Contains(log.String(), wantLine) {
+		t.Errorf("the failure the error holds was logged too:\n%s", log)
 	}
 	checkCache(t, f.CacheDir, sha, false)
 	if ents, _ := os.ReadDir(f.CacheDir); len(ents) != 0 {
@@ -404,7 +424,7 @@ func TestFetchMirrorNameChecked(t *testing.T) {
 func TestFetchMirrorFunc(t *testing.T) {
 	content, sha := payload(1000, 13)
 	srv := newServer(t, serve(content))
-	f, _ := newFetcher(t)
+	f, log := newFetcher(t)
 	var asked []string
 	f.MirrorFunc = func(name string) []string {
 		asked = append(asked, name)
@@ -424,13 +444,11 @@ func TestFetchMirrorFunc(t *testing.T) {
 	}
 	f.MirrorFunc = func(string) []string { return nil }
 	_, err := f.Fetch(t.Context(), []Source{{Name: "b.zip", SHA256: sum([]byte("b")), URLs: []string{"mirror://goproxy/b.zip", "mirror://debian-security/c"}}})
-	for _, want := range []string{
-		"mirror://goproxy: no mirrors configured; set HDO_MIRROR_GOPROXY or GOPROXY",
-		"mirror://debian-security: no mirrors configured; set HDO_MIRROR_DEBIAN_SECURITY\n",
-	} {
-		if err == nil || !strings.Contains(err.Error()+"\n", want) {
-			t.Errorf("error %v\nwant it to contain %q", err, want)
-		}
+	if want := "mirror://goproxy: no mirrors configured; set HDO_MIRROR_GOPROXY or GOPROXY"; !strings.Contains(log.String(), want) {
+		t.Errorf("log %q\nwant it to contain %q", log, want)
+	}
+	if want := "mirror://debian-security: no mirrors configured; set HDO_MIRROR_DEBIAN_SECURITY; check the url"; err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Errorf("error %v\nwant it to end with %q", err, want)
 	}
 }
 
@@ -454,9 +472,7 @@ func TestFetchFileURL(t *testing.T) {
 	// A local file with the wrong content never enters the cache.
 	_, sha2 := payload(5000, 13)
 	_, err = f.Fetch(context.Background(), []Source{{Name: "b", SHA256: sha2, URLs: []string{"file://" + p, "file://h.example/x"}}})
-	want := "fetch b: every URL failed:\n\tfile://" + p + ": sha256 mismatch: got " + sha + ", want " + sha2 +
-		"\n\tfile://h.example/x: file URL with host \"h.example\"; write file:///absolute/path" +
-		"\n\tcheck the url in fetch and the sum in sha256sums"
+	want := "fetch b: file://" + p + " serves a file with sha256 " + sha + ", not " + sha2 + " (the other URL failed too); if it is the right file, its sum is wrong"
 	if err == nil || err.Error() != want {
 		t.Fatalf("got error:\n%v\nwant:\n%s", err, want)
 	}

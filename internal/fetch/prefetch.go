@@ -45,10 +45,12 @@ func (f *Fetcher) Prefetch(ctx context.Context, src Source) (sum, path string, e
 	prog := newProgress(f.Progress)
 	defer prog.close()
 	var fails []*URLError
+	var quiet []bool
 	for _, c := range cands {
 		if c.err == nil {
 			c.err = f.tryURL(ctx, c.url, src, part, prog)
 			if c.err == nil {
+				f.logFailures(fails, quiet, -1)
 				final := f.Path(part.sum)
 				if _, err := os.Stat(final); err == nil {
 					part.truncate() // the cache has it already; release removes the empty part
@@ -63,9 +65,10 @@ func (f *Fetcher) Prefetch(ctx context.Context, src Source) (sum, path string, e
 				return "", "", ctx.Err()
 			}
 		}
-		ue := &URLError{URL: c.url, Err: c.err}
-		fails = append(fails, ue)
-		f.logf("%v", ue)
+		fails = append(fails, &URLError{URL: c.url, Mirror: c.mirror, Err: c.err})
+		quiet = append(quiet, false)
 	}
-	return "", "", &SourceError{Name: src.Name, Failures: fails}
+	se := &SourceError{Name: src.Name, Origin: src.Origin, Failures: fails}
+	f.logFailures(fails, quiet, se.Key())
+	return "", "", se
 }

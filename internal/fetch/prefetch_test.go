@@ -23,7 +23,7 @@ func TestPrefetch(t *testing.T) {
 		}
 		http.NotFound(w, r)
 	})
-	f, _ := newFetcher(t)
+	f, log := newFetcher(t)
 	f.Mirrors = map[string][]string{"gnu": {srv.URL + "/one", srv.URL + "/two"}}
 	f.SourceMirrors = []string{srv.URL + "/cache"}
 	src := Source{Name: "a.tar.gz", URLs: []string{"mirror://gnu/a.tar.gz"}}
@@ -62,8 +62,12 @@ func TestPrefetch(t *testing.T) {
 	// Every URL failing is a SourceError, and leaves nothing.
 	_, _, err = f.Prefetch(t.Context(), Source{Name: "b.tar.gz", URLs: []string{srv.URL + "/nope", "mirror://gnu/b.tar.gz"}})
 	var se *SourceError
-	if !errors.As(err, &se) || len(se.Failures) != 3 || !strings.Contains(err.Error(), "/nope: HTTP 404 Not Found") {
-		t.Errorf("failing prefetch: %v", err)
+	want := "fetch b.tar.gz: every URL failed, 3 tried, the last with " + srv.URL + "/two/b.tar.gz: HTTP 404 Not Found; check the url and the mirrors of mirror://gnu/, set by HDO_MIRROR_GNU"
+	if !errors.As(err, &se) || len(se.Failures) != 3 || err.Error() != want {
+		t.Errorf("failing prefetch: %v\nwant %s", err, want)
+	}
+	if !strings.Contains(log.String(), "/nope: HTTP 404 Not Found") {
+		t.Errorf("log lacks the first failure:\n%s", log)
 	}
 	if ents, _ := os.ReadDir(f.CacheDir); len(ents) != 1 {
 		t.Errorf("a failed prefetch left %d files", len(ents)-1)

@@ -297,8 +297,9 @@ func (t *tarball) buildSeed(ctx context.Context, j *engine.Job, p *pkgspec.Packa
 func (t *tarball) seedOptions(log io.Writer) bootstrap.Options {
 	opts := t.cfg.Bootstrap
 	opts.CacheDir = cachedir.Dir(t.cfg.CacheDir).Seeds()
-	opts.Fetch = func(ctx context.Context, name, sum string, size int64, urls []string) (string, error) {
-		paths, err := t.cfg.Fetcher.Fetch(ctx, []fetch.Source{{Name: name, SHA256: sum, Size: size, URLs: urls}})
+	opts.Fetch = func(ctx context.Context, r bootstrap.FetchRequest) (string, error) {
+		paths, err := t.cfg.Fetcher.Fetch(ctx, []fetch.Source{{Name: r.Name, SHA256: r.SHA256, Size: r.Size, URLs: r.URLs,
+			Origin: r.Origin, SumOrigin: r.Origin}})
 		if fetch.NotFound(err) {
 			return "", fmt.Errorf("%w: %v", bootstrap.ErrNotFound, err)
 		}

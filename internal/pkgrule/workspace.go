@@ -88,10 +88,11 @@ func (t *tarball) prepare(ctx context.Context, root string, p *pkgspec.Package, 
 	if len(p.Sources) > 0 {
 		srcs := make([]fetch.Source, len(p.Sources))
 		for i, s := range p.Sources {
-			srcs[i] = fetch.Source{Name: s.Name, SHA256: s.SHA256, URLs: s.URLs}
+			srcs[i] = fetch.Source{Name: s.Name, SHA256: s.SHA256, URLs: s.URLs, Origin: s.Origin, SumOrigin: s.SumOrigin}
 		}
+		// The error names the fetch or sha256sums line.
 		if paths, err = t.cfg.Fetcher.Fetch(ctx, srcs); err != nil {
-			return nil, fmt.Errorf("%s: %w", p.Dir, err)
+			return nil, err
 		}
 	}
 
