@@ -90,6 +90,13 @@ func (e *Engine) build(ctx context.Context, n *node, r rule, rec *state.Record, 
 		err = e.runDo(ctx, j, r)
 	}
 	j.release()
+	if err != nil && ctx.Err() != nil {
+		// Stopped, not failed: the record stays "building", so the next
+		// run says its last build was interrupted and builds it again;
+		// nothing is reported.
+		e.cfg.Status.Done(rel, nil)
+		return fingerprint.Hash{}, &reported{&FailedError{Path: rel, Err: ctx.Err()}}
+	}
 	if err != nil {
 		e.putFailed(started)
 		if isReported(err) {

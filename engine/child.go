@@ -44,6 +44,9 @@ type Request struct {
 // Response answers a Request.
 type Response struct {
 	Err string
+	// Interrupted says the engine was stopped (Ctrl-C) while it worked on
+	// the request: the script should end quietly, it is no failure.
+	Interrupted bool `json:",omitempty"`
 }
 
 // server accepts requests from the scripts this engine runs.
@@ -140,6 +143,9 @@ func (s *server) handle(e *Engine, c net.Conn) {
 	resp := Response{}
 	if err := s.do(e, req, stderr); err != nil {
 		resp.Err = err.Error()
+		if e.ctx != nil && e.ctx.Err() != nil {
+			resp.Interrupted = true
+		}
 	}
 	json.NewEncoder(c).Encode(resp)
 }
@@ -297,6 +303,9 @@ func Send(sock string, req *Request, stderr *os.File) error {
 	var resp Response
 	if err := json.NewDecoder(c).Decode(&resp); err != nil {
 		return fmt.Errorf("the hdo running this script went away: %w", err)
+	}
+	if resp.Interrupted {
+		return ErrInterrupted
 	}
 	if resp.Err != "" {
 		return errors.New(resp.Err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -103,6 +104,11 @@ func (r *reported) Unwrap() error { return r.error }
 // themselves have been reported through Status.
 var ErrBuildFailed = errors.New("build failed")
 
+// ErrInterrupted is returned by Build when its context was cancelled (by
+// Ctrl-C, say): the builds it stopped are not failures, and none was
+// reported as one.
+var ErrInterrupted = errors.New("interrupted")
+
 // isReported reports whether err (or a part of it) was already shown.
 func isReported(err error) bool {
 	var r *reported
@@ -123,6 +129,9 @@ func (e *Engine) Build(ctx context.Context, targets []string, force bool) error 
 	e.reportRecomputed()
 	if err := e.flush(); err != nil {
 		return err
+	}
+	if ctx.Err() != nil && slices.ContainsFunc(errs, func(err error) bool { return err != nil }) {
+		return ErrInterrupted
 	}
 	failed := false
 	for _, err := range errs {
