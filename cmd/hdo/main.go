@@ -70,7 +70,7 @@ func main() {
 }
 
 // signalContext returns a context cancelled by the first SIGINT or SIGTERM;
-// a second one exits at once.
+// a second one exits at once, with status 130.
 func signalContext() (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan os.Signal, 2)
@@ -105,6 +105,13 @@ func exitCode(e *env, name string, err error) int {
 		return 0
 	case errors.As(err, &ee):
 		return ee.code
+	case errors.Is(err, engine.ErrInterrupted) || errors.Is(err, context.Canceled):
+		// Ctrl-C (or SIGTERM): not a failure, and said once, by the hdo
+		// the user ran, not by the redo* calls of its scripts.
+		if !strings.HasPrefix(name, "redo") {
+			fmt.Fprintf(e.stderr, "%s: interrupted\n", name)
+		}
+		return 130
 	case errors.Is(err, engine.ErrBuildFailed):
 		return 1
 	case errors.As(err, &ue):

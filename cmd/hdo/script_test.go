@@ -23,7 +23,11 @@ func TestMain(m *testing.M) {
 	sandbox.Main()
 	hostroot.Main()
 	cmds := map[string]func(){
-		"hdo":       func() { os.Exit(run(context.Background(), os.Args)) },
+		"hdo": func() {
+			// As main: Ctrl-C cancels the context.
+			ctx, _ := signalContext()
+			os.Exit(run(ctx, os.Args))
+		},
 		venvRunName: func() { os.Exit(run(context.Background(), os.Args)) },
 	}
 	for _, name := range engine.Commands {
