@@ -18,6 +18,7 @@ import (
 func shellVerb(ctx context.Context, e *env, args []string) error {
 	var bf buildFlags
 	fs := bf.register(e, "shell")
+	keep := fs.Bool("keep", false, "keep the shell's work dir when it exits (hdo gc removes it)")
 	if err := parse(fs, splitJ(args)); err != nil {
 		return err
 	}
@@ -50,9 +51,9 @@ func shellVerb(ctx context.Context, e *env, args []string) error {
 	// The terminal's signals belong to the shell now.
 	signal.Ignore(os.Interrupt, syscall.SIGQUIT, syscall.SIGTSTP)
 	defer signal.Reset(syscall.SIGQUIT, syscall.SIGTSTP)
-	work, err := pkgrule.Shell(ctx, pcfg, dir, e.stdin, e.stdout, e.stderr, makeflags, files)
+	work, err := pkgrule.Shell(ctx, pcfg, dir, *keep, e.stdin, e.stdout, e.stderr, makeflags, files)
 	if work != "" {
-		fmt.Fprintf(e.stderr, "hdo: the shell's work dir is kept at %s\n", work)
+		fmt.Fprintf(e.stderr, "hdo: the shell's work dir is kept at %s until hdo gc\n", work)
 	}
 	var ee *sandbox.ExitError
 	if errors.As(err, &ee) {

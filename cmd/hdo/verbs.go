@@ -86,13 +86,14 @@ Example:
 			},
 			{
 				name:  "shell",
-				usage: "shell [-q] [--binary-only] PKGDIR",
+				usage: "shell [-q] [--binary-only] [--keep] PKGDIR",
 				help:  "open a shell in the sandbox a build of PKGDIR gets (sources unpacked, env set)",
 				build: fQuiet | fBinaryOnly,
 				run:   shellVerb,
 				long: `Opens an interactive shell in the sandbox a build of PKGDIR would get:
 the build closure as /, the sources unpacked, the build's environment set,
-on a terminal of its own.
+on a terminal of its own. Its work dir is removed when it exits; --keep
+keeps it (under ~/.cache/hdo/build/, until hdo gc).
 
 Example:
   hdo shell pkg/make`,

@@ -59,10 +59,15 @@ func Rebuild(ctx context.Context, cfg Config, dir, out string, log io.Writer, ma
 	sc := ws.sandboxConfig(makeflags, files, cfg.Timeout)
 	sc.Stdout, sc.Stderr = log, log
 	if err := sandbox.Run(ctx, sc); err != nil {
+		if ctx.Err() != nil {
+			rmtree.Remove(ws.dir)
+			return ctx.Err()
+		}
 		sanitizeTree(ws.dir)
-		return fmt.Errorf("%s: rebuild failed: %w; its work dir is kept at %s", dir, err, ws.dir)
+		return fmt.Errorf("%s: rebuild failed: %w; %s", dir, err, t.keptNote(ws.dir))
 	}
 	if _, err := writeTarball(ctx, out, ws.dest); err != nil {
+		rmtree.Remove(ws.dir)
 		return err
 	}
 	return rmtree.Remove(ws.dir)

@@ -11,6 +11,7 @@ import (
 	"github.com/hdo-build/hdo/internal/gcroots"
 	"github.com/hdo-build/hdo/internal/pkgspec"
 	"github.com/hdo-build/hdo/internal/pkgtree"
+	"github.com/hdo-build/hdo/internal/rmtree"
 	"github.com/hdo-build/hdo/sandbox"
 )
 
@@ -18,9 +19,9 @@ import (
 // package in dir gets: its build closure as the root, its sources and
 // files/ in /home/build, the build environment, the build script at
 // /.hdo/build. The package's .pkghash, .bclosure and the tarballs of its
-// build closure must be up to date (the caller builds them). It returns
-// the work dir, which it keeps.
-func Shell(ctx context.Context, cfg Config, dir string, stdin io.Reader, stdout, stderr io.Writer, makeflags string, files []*os.File) (string, error) {
+// build closure must be up to date (the caller builds them). The work dir
+// is removed when the shell exits, unless keep; then Shell returns it.
+func Shell(ctx context.Context, cfg Config, dir string, keep bool, stdin io.Reader, stdout, stderr io.Writer, makeflags string, files []*os.File) (string, error) {
 	p, err := pkgspec.Load(cfg.Root, dir)
 	if err != nil {
 		return "", err
@@ -51,7 +52,14 @@ func Shell(ctx context.Context, cfg Config, dir string, stdin io.Reader, stdout,
 	if f, ok := stdin.(*os.File); ok && isTTY(f) {
 		sc.Interactive = true
 	}
-	return ws.dir, sandbox.Run(ctx, sc)
+	err = sandbox.Run(ctx, sc)
+	if !keep {
+		// Before gc may run again (release, above).
+		rmtree.Remove(ws.dir)
+		return "", err
+	}
+	sanitizeTree(ws.dir)
+	return ws.dir, err
 }
 
 // BuildClosureTargets lists what Shell needs built first: the package's

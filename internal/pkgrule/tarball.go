@@ -219,14 +219,23 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 		defer cancel()
 	}
 	if err := sandbox.Run(ctx, cfg); err != nil {
+		if ctx.Err() != nil {
+			// Interrupted, not failed: nothing to look at.
+			rmtree.Remove(ws.dir)
+			return ctx.Err()
+		}
 		sanitizeTree(ws.dir)
-		return fmt.Errorf("build failed: %w; its work dir is kept at %s (hdo shell %s opens the same sandbox)", err, ws.dir, dir)
+		return fmt.Errorf("build failed: %w; %s; hdo shell %s opens the same sandbox", err, t.keptNote(ws.dir), dir)
 	}
 	j.Phase("pack")
 	content, err := writeTarball(packCtx, j.Out, ws.dest)
 	if err != nil {
+		if ctx.Err() != nil {
+			rmtree.Remove(ws.dir)
+			return ctx.Err()
+		}
 		sanitizeTree(ws.dir)
-		return fmt.Errorf("%s: %w (work dir kept at %s)", dir, err, ws.dir)
+		return fmt.Errorf("%s: %w; %s", dir, err, t.keptNote(ws.dir))
 	}
 	t.noteContent(j, st, pkghash, content)
 	return rmtree.Remove(ws.dir)
@@ -449,4 +458,15 @@ func writeTarball(ctx context.Context, out, dir string) (string, error) {
 // openStore opens the package store under the cache dir.
 func (t *tarball) openStore() (*store.Store, error) {
 	return store.Open(cachedir.Dir(t.cfg.CacheDir).Store())
+}
+
+// keptNote says where a failed build's work dir is kept, how many such
+// dirs there are, and what removes them.
+func (t *tarball) keptNote(dir string) string {
+	ents, _ := os.ReadDir(cachedir.Dir(t.cfg.CacheDir).Builds())
+	n := len(ents)
+	if n <= 1 {
+		return fmt.Sprintf("its work dir is kept at %s until hdo gc", dir)
+	}
+	return fmt.Sprintf("its work dir is kept at %s, one of %d that hdo gc removes", dir, n)
 }
