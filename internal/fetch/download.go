@@ -40,9 +40,17 @@ func (e *stallError) Error() string   { return fmt.Sprintf("stalled: nothing rec
 func (e *stallError) Timeout() bool   { return true }
 func (e *stallError) Temporary() bool { return true }
 
+// noAnswerError is a server that took a connection and sent no response.
+type noAnswerError struct{ d time.Duration }
+
+func (e *noAnswerError) Error() string   { return fmt.Sprintf("no answer in %v", e.d) }
+func (e *noAnswerError) Timeout() bool   { return true }
+func (e *noAnswerError) Temporary() bool { return true }
+
 // tryURL downloads raw into part and verifies it, retrying transient
-// failures with exponential backoff.
-func (f *Fetcher) tryURL(ctx context.Context, raw string, src Source, part *partFile, prog *progress) error {
+// failures with exponential backoff. A server that sends no answer is
+// given up at once for the next URL, unless this is the last one.
+func (f *Fetcher) tryURL(ctx context.Context, raw string, src Source, part *partFile, prog *progress, last bool) error {
 	retries := f.Retries
 	switch {
 	case retries == 0:
@@ -54,8 +62,12 @@ func (f *Fetcher) tryURL(ctx context.Context, raw string, src Source, part *part
 	if delay <= 0 {
 		delay = time.Second
 	}
+	answer := f.AnswerTimeout
+	if answer <= 0 {
+		answer = 5 * time.Second
+	}
 	for attempt := 0; ; {
-		resumed, err := f.get(ctx, raw, src, part, prog)
+		resumed, err := f.get(ctx, raw, src, part, prog, answer)
 		if err == nil {
 			return nil
 		}
@@ -63,6 +75,14 @@ func (f *Fetcher) tryURL(ctx context.Context, raw string, src Source, part *part
 			return ctx.Err()
 		}
 		var mm *MismatchError
+		var na *noAnswerError
+		if errors.As(err, &na) {
+			if !last {
+				f.logf("fetch %s: %v; trying the next URL", raw, err)
+				return err
+			}
+			answer *= 2 // the only server left may be slow, not dead
+		}
 		switch {
 		case errors.Is(err, errRestart):
 			continue
@@ -104,14 +124,14 @@ func retryable(err error) bool {
 // get downloads raw into part, resuming what part holds if it can, and
 // verifies the result. resumed says whether bytes from before this call
 // were kept. On a mismatch part is emptied.
-func (f *Fetcher) get(ctx context.Context, raw string, src Source, part *partFile, prog *progress) (resumed bool, err error) {
+func (f *Fetcher) get(ctx context.Context, raw string, src Source, part *partFile, prog *progress, answer time.Duration) (resumed bool, err error) {
 	u, err := parseURL(raw)
 	if err != nil {
 		return false, err
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "http", "https":
-		return f.getHTTP(ctx, raw, src, part, prog)
+		return f.getHTTP(ctx, raw, src, part, prog, answer)
 	case "file":
 		if u.Host != "" && u.Host != "localhost" {
 			return false, fmt.Errorf("file URL with host %q; write file:///absolute/path", u.Host)
@@ -121,7 +141,7 @@ func (f *Fetcher) get(ctx context.Context, raw string, src Source, part *partFil
 	return false, fmt.Errorf("unsupported scheme %q; use http, https, file or mirror", u.Scheme)
 }
 
-func (f *Fetcher) getHTTP(ctx context.Context, raw string, src Source, part *partFile, prog *progress) (bool, error) {
+func (f *Fetcher) getHTTP(ctx context.Context, raw string, src Source, part *partFile, prog *progress, answer time.Duration) (bool, error) {
 	h := sha256.New()
 	off, err := part.size()
 	if err != nil {
@@ -147,9 +167,15 @@ func (f *Fetcher) getHTTP(ctx context.Context, raw string, src Source, part *par
 	stalled := &stallError{stall}
 	watchdog := time.AfterFunc(stall, func() { cancel(stalled) })
 	defer watchdog.Stop()
+	silent := &noAnswerError{answer}
+	answered := time.AfterFunc(answer, func() { cancel(silent) })
+	defer answered.Stop()
 	wrap := func(err error) error {
-		if context.Cause(ctx) == stalled {
+		switch context.Cause(ctx) {
+		case stalled:
 			return stalled
+		case silent:
+			return silent
 		}
 		return err
 	}
@@ -169,6 +195,7 @@ func (f *Fetcher) getHTTP(ctx context.Context, raw string, src Source, part *par
 		client = defaultClient
 	}
 	resp, err := client.Do(req)
+	answered.Stop()
 	if err != nil {
 		// URLError names the URL already: drop *url.Error's copy of it.
 		var ue *url.Error

@@ -48,6 +48,7 @@ type Fetcher struct {
 	Retries       int                        // extra tries of one URL after a transient error; 0 means 3, negative none
 	RetryDelay    time.Duration              // backoff before the first retry, doubled for each next one; 0 means 1s
 	StallTimeout  time.Duration              // a download receiving nothing this long is retried; 0 means 1m
+	AnswerTimeout time.Duration              // a server sending no response this long is given up for the next URL (or, the last, retried with twice the time); 0 means 5s
 	Verify        bool                       // re-hash cache hits; a bad one is removed and fetched again
 	Progress      io.Writer                  // nil: quiet; on a terminal a live status line, else "fetched NAME (SIZE)" lines
 	Log           func(format string, args ...any)
@@ -290,9 +291,9 @@ func (f *Fetcher) fetch(ctx context.Context, src Source, prog *progress) (string
 	}
 	var fails []*URLError
 	var quiet []bool // a source mirror's miss, which is normal
-	for _, c := range cands {
+	for i, c := range cands {
 		if c.err == nil {
-			c.err = f.tryURL(ctx, c.url, src, part, prog)
+			c.err = f.tryURL(ctx, c.url, src, part, prog, i == len(cands)-1)
 			if c.err == nil {
 				if err := part.commit(final); err != nil {
 					return "", fmt.Errorf("fetch %s: %w", src.Name, err)
@@ -305,7 +306,8 @@ func (f *Fetcher) fetch(ctx context.Context, src Source, prog *progress) (string
 			}
 		}
 		fails = append(fails, &URLError{URL: c.url, Mirror: c.mirror, Err: c.err})
-		quiet = append(quiet, c.sourceMirror && notFound(c.err))
+		var na *noAnswerError
+		quiet = append(quiet, c.sourceMirror && notFound(c.err) || errors.As(c.err, &na)) // said when it happened
 	}
 	se := &SourceError{Name: src.Name, Origin: src.Origin, SumOrigin: src.SumOrigin, Want: src.SHA256, Failures: fails}
 	f.logFailures(fails, quiet, se.Key())

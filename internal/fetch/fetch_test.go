@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -633,6 +635,19 @@ func TestProgress(t *testing.T) {
 		t.Errorf("progress output %q, want %q", got, want)
 	}
 
+	// Off a terminal, a long download gets a line every few seconds.
+	var log bytes.Buffer
+	lp := &progress{w: &log, every: time.Hour}
+	lb := lp.begin("slow.deb", 0, 74_700_000)
+	lb.Write(make([]byte, 1000))
+	lb.lastLine = time.Now().Add(-2 * time.Hour)
+	lb.Write(make([]byte, 16_900_000-1000))
+	lb.Write(make([]byte, 1000)) // within the hour: no line
+	lb.end(true)
+	if got := log.String(); !regexp.MustCompile(`^fetching slow.deb: 16.9 MB / 74.7 MB, [0-9.]+ [kMG]?B/s\nfetched slow.deb \(16.9 MB\)\n$`).MatchString(got) {
+		t.Errorf("log output %q", got)
+	}
+
 	// On a terminal: a status line redrawn in place, then cleared.
 	var term bytes.Buffer
 	p := &progress{w: &term, term: true}
@@ -720,4 +735,64 @@ func TestFetchTooLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkCache(t, f.CacheDir, sha, true)
+}
+
+// silentServer accepts connections on loopback and never answers.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// A mirror that takes the connection and never answers is given up within
+// seconds, with the default timeouts, for the next base, and hdo says so.
+func TestFetchSilentMirror(t *testing.T) {
+	content, sha := payload(1000, 41)
+	good := newServer(t, serve(content))
+	silent := silentServer(t)
+	f, log := newFetcher(t)
+	f.StallTimeout = 0 // the defaults, as hdo runs
+	f.Mirrors = map[string][]string{"debian": {silent, good.URL}}
+	start := time.Now()
+	if _, err := f.Fetch(t.Context(), []Source{{Name: "a.deb", SHA256: sha, URLs: []string{"mirror://debian/pool/a.deb"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("took %v to give the silent mirror up, want under 10s", el)
+	}
+	want := "fetch " + silent + "/pool/a.deb: no answer in 5s; trying the next URL"
+	if n := strings.Count(log.String(), want); n != 1 {
+		t.Errorf("log has %q %d times, want once:\n%s", want, n, log)
+	}
+
+	// The last URL left is retried with more time before it is given up.
+	f.AnswerTimeout, f.Retries = 50*time.Millisecond, 1
+	_, err := f.Fetch(t.Context(), []Source{{Name: "b.deb", SHA256: sum([]byte("b")), URLs: []string{silent + "/b.deb"}}})
+	if err == nil || !strings.HasSuffix(err.Error(), silent+"/b.deb: no answer in 100ms; check the url") {
+		t.Errorf("silent last URL: %v", err)
+	}
 }

@@ -46,9 +46,9 @@ func (f *Fetcher) Prefetch(ctx context.Context, src Source) (sum, path string, e
 	defer prog.close()
 	var fails []*URLError
 	var quiet []bool
-	for _, c := range cands {
+	for i, c := range cands {
 		if c.err == nil {
-			c.err = f.tryURL(ctx, c.url, src, part, prog)
+			c.err = f.tryURL(ctx, c.url, src, part, prog, i == len(cands)-1)
 			if c.err == nil {
 				f.logFailures(fails, quiet, -1)
 				final := f.Path(part.sum)
@@ -66,7 +66,8 @@ func (f *Fetcher) Prefetch(ctx context.Context, src Source) (sum, path string, e
 			}
 		}
 		fails = append(fails, &URLError{URL: c.url, Mirror: c.mirror, Err: c.err})
-		quiet = append(quiet, false)
+		var na *noAnswerError
+		quiet = append(quiet, errors.As(c.err, &na))
 	}
 	se := &SourceError{Name: src.Name, Origin: src.Origin, Failures: fails}
 	f.logFailures(fails, quiet, se.Key())

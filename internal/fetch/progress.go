@@ -11,11 +11,13 @@ import (
 )
 
 // progress reports downloads: on a terminal one status line, redrawn at
-// most 10 times a second, for everything in flight; elsewhere one line per
-// finished download.
+// most 10 times a second, for everything in flight; elsewhere (a log, a
+// CI job) a line every few seconds for each download in flight, and one
+// per finished download.
 type progress struct {
 	w      io.Writer // nil: quiet
 	term   bool
+	every  time.Duration // between lines off a terminal
 	mu     sync.Mutex
 	active []*bar
 	drawn  time.Time // last redraw
@@ -28,11 +30,16 @@ type bar struct {
 	name        string
 	done, total int64 // total is -1 when unknown
 	start       time.Time
-	startDone   int64 // bytes resumed from an earlier attempt
+	startDone   int64     // bytes resumed from an earlier attempt
+	lastLine    time.Time // off a terminal, when the last line was printed
 }
 
+// progressEvery is how often a download in flight gets a line off a
+// terminal.
+const progressEvery = 5 * time.Second
+
 func newProgress(w io.Writer) *progress {
-	p := &progress{w: w}
+	p := &progress{w: w, every: progressEvery}
 	if f, ok := w.(interface{ Fd() uintptr }); ok {
 		p.term = term.IsTerminal(int(f.Fd()))
 	}
@@ -41,7 +48,8 @@ func newProgress(w io.Writer) *progress {
 
 // begin starts reporting a download that already has done of total bytes.
 func (p *progress) begin(name string, done, total int64) *bar {
-	b := &bar{p: p, name: name, done: done, total: total, start: time.Now(), startDone: done}
+	now := time.Now()
+	b := &bar{p: p, name: name, done: done, total: total, start: now, startDone: done, lastLine: now}
 	if p.w == nil {
 		return b
 	}
@@ -59,11 +67,31 @@ func (b *bar) Write(data []byte) (int, error) {
 	}
 	p.mu.Lock()
 	b.done += int64(len(data))
-	if p.term && time.Since(p.drawn) >= 100*time.Millisecond {
+	switch {
+	case p.term && time.Since(p.drawn) >= 100*time.Millisecond:
 		p.draw()
+	case !p.term:
+		if now := time.Now(); now.Sub(b.lastLine) >= p.every {
+			b.lastLine = now
+			fmt.Fprintf(p.w, "fetching %s\n", b.status())
+		}
 	}
 	p.mu.Unlock()
 	return len(data), nil
+}
+
+// status is b's name, bytes, total and rate, e.g. "a.deb: 16.9 MB / 74.7
+// MB, 3.2 MB/s".
+func (b *bar) status() string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "%s: %s", b.name, formatBytes(b.done))
+	if b.total >= 0 {
+		fmt.Fprintf(&s, " / %s", formatBytes(b.total))
+	}
+	if el := time.Since(b.start).Seconds(); el > 0 {
+		fmt.Fprintf(&s, ", %s/s", formatBytes(int64(float64(b.done-b.startDone)/el)))
+	}
+	return s.String()
 }
 
 // end stops reporting b; ok says whether the download completed.
@@ -114,13 +142,7 @@ func (p *progress) draw() {
 	}
 	b := p.active[0]
 	var s strings.Builder
-	fmt.Fprintf(&s, "\r\x1b[Kfetching %s: %s", b.name, formatBytes(b.done))
-	if b.total >= 0 {
-		fmt.Fprintf(&s, " / %s", formatBytes(b.total))
-	}
-	if el := time.Since(b.start).Seconds(); el > 0 {
-		fmt.Fprintf(&s, ", %s/s", formatBytes(int64(float64(b.done-b.startDone)/el)))
-	}
+	fmt.Fprintf(&s, "\r\x1b[Kfetching %s", b.status())
 	if n := len(p.active) - 1; n > 0 {
 		fmt.Fprintf(&s, " (+%d more)", n)
 	}
