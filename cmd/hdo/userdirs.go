@@ -36,9 +36,9 @@ func newFetcher(e *env) *fetch.Fetcher {
 		SourceMirrors: fetch.SourceMirrorsFromEnv(e.environ),
 		Mirrors:       fetch.MirrorsFromEnv(e.environ),
 	}
-	if isTerminal(e, e.stderr) {
-		f.Progress = e.stderr
-	}
+	// A status line on a terminal; elsewhere a line every few seconds per
+	// long download and one per file fetched.
+	f.Progress = e.stderr
 	if _, ok := f.Mirrors["goproxy"]; !ok {
 		f.MirrorFunc = goEnvProxies(e)
 	}
