@@ -26,13 +26,13 @@ func TestEndToEnd(t *testing.T) {
 	}
 	bin := buildHdo(t)
 	root := t.TempDir()
-	for _, p := range []string{"seed", "libc", "make"} {
+	for _, p := range []string{"seed", "libc", "make", "userland"} {
 		if out, err := exec.Command("cp", "-a", filepath.Join("..", "..", "pkg", p), filepath.Join(root, p)).CombinedOutput(); err != nil {
 			t.Fatalf("cp: %v\n%s", err, out)
 		}
 	}
 	os.MkdirAll(filepath.Join(root, "pkg"), 0o755)
-	for _, p := range []string{"seed", "libc", "make"} {
+	for _, p := range []string{"seed", "libc", "make", "userland"} {
 		os.Rename(filepath.Join(root, p), filepath.Join(root, "pkg", p))
 	}
 	os.Mkdir(filepath.Join(root, ".hdo"), 0o755)
@@ -86,6 +86,21 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if !strings.HasPrefix(out.String(), "GNU Make 4.3") {
 		t.Errorf("make --version printed %q, want GNU Make 4.3", out.String())
+	}
+
+	// The README's showcase: in a venv of the userland and make, make
+	// runs a Makefile's recipes with the userland's sh and tools.
+	hdo("venv", "-q", "-o", "v", "pkg/userland", "pkg/make")
+	work := t.TempDir()
+	mk := "all: greeting.txt\n\tcat greeting.txt\n\ngreeting.txt:\n\techo hello from make in a venv | tr a-z A-Z > $@\n"
+	if err := os.WriteFile(filepath.Join(work, "Makefile"), []byte(mk), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := exec.Command(filepath.Join(root, "v", "bin", "venv-run"), "make")
+	run.Dir = work
+	run.Env = append(os.Environ(), "MAKEFLAGS=")
+	if out, err := run.CombinedOutput(); err != nil || !strings.Contains(string(out), "\nHELLO FROM MAKE IN A VENV\n") {
+		t.Errorf("make in the venv: %v\n%s", err, out)
 	}
 
 	// Two packages rebuild to the same content.
