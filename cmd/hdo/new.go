@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hdo-build/hdo/bootstrap"
 	"github.com/hdo-build/hdo/internal/fetch"
 	"github.com/hdo-build/hdo/internal/pkgnew"
 	"github.com/hdo-build/hdo/internal/pkgtree"
@@ -38,9 +39,12 @@ func newVerb(ctx context.Context, e *env, args []string) error {
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	opts := pkgnew.Options{HasPackage: func(n string) bool {
-		return pkgtree.IsPackageDirAbs(filepath.Join(filepath.Dir(dir), n))
-	}}
+	opts := pkgnew.Options{
+		HasPackage: func(n string) bool {
+			return pkgtree.IsPackageDirAbs(filepath.Join(filepath.Dir(dir), n))
+		},
+		SeedHas: seedTools(filepath.Join(filepath.Dir(dir), "seed", pkgtree.SeedLockFile)),
+	}
 	// Everything is downloaded before anything is written: a failure
 	// leaves no package dir behind.
 	if len(urls) > 0 {
@@ -101,4 +105,31 @@ func probeFile(name, path string) (pkgnew.Layout, error) {
 	}
 	defer f.Close()
 	return pkgnew.Probe(name, f)
+}
+
+// seedTools returns a pkgnew SeedHas for the seed lock at path: a tool is
+// the seed's if a pinned .deb is named after it or a stage0 command
+// installs it.
+func seedTools(path string) func(tool string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	lock, err := bootstrap.ParseLock(path, data)
+	if err != nil {
+		return nil
+	}
+	return func(tool string) bool {
+		for _, d := range lock.Debs {
+			if d.Name == tool {
+				return true
+			}
+		}
+		for _, c := range lock.Cmds {
+			if filepath.Base(c.Path) == tool {
+				return true
+			}
+		}
+		return false
+	}
 }

@@ -107,6 +107,15 @@ make install DESTDIR="$DESTDIR"
 		t.Errorf("ParseSums: %+v, %v", sums, err)
 	}
 
+	// A tool the seed has is the seed's: a package of it would conflict.
+	o.SeedHas = func(tool string) bool { return tool == "make" }
+	for _, f := range Files(o) {
+		if f.Name == "build-deps" && f.Text != "../seed\n" {
+			t.Errorf("build-deps with the seed's make = %q, want ../seed alone", f.Text)
+		}
+	}
+	o.SeedHas = nil
+
 	// Tools the tree lacks are named in comments; deps files still parse.
 	o.Layout = &Layout{TopDir: "x", System: Meson, C: true}
 	o.HasPackage = nil

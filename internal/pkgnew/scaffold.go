@@ -37,6 +37,10 @@ type Options struct {
 	// HasPackage reports whether the tree has the package dir ../NAME
 	// beside the new one, e.g. "seed", "make" or "libc"; nil: none.
 	HasPackage func(name string) bool
+	// SeedHas reports whether ../seed provides the tool, e.g. "make"
+	// (a Debian seed's make): its package would conflict with the
+	// seed's; nil: it has none.
+	SeedHas func(tool string) bool
 }
 
 const buildHeader = `#!/bin/sh
@@ -71,8 +75,8 @@ const skeletonFetch = `# Sources, in curl config syntax: one url per file, with 
 // skeleton hdo new has always written; with sources, their fetch and
 // sha256sums lines, a build script for the probed build system, build-deps
 // naming ../seed (and ../make, ../meson, ../ninja or ../cmake when the
-// build uses them and the tree has them) and run-deps naming ../libc when
-// the sources hold C and the tree has ../libc.
+// build uses them, the seed lacks them and the tree has them) and run-deps
+// naming ../libc when the sources hold C and the tree has ../libc.
 func Files(o Options) []File {
 	if len(o.Sources) == 0 {
 		return []File{
@@ -105,10 +109,17 @@ func Files(o Options) []File {
 	if has("seed") {
 		buildDeps.WriteString("../seed\n")
 	}
+	seedHas := o.SeedHas
+	if seedHas == nil {
+		seedHas = func(string) bool { return false }
+	}
 	for _, tool := range tools[system] {
-		if has(tool) {
+		switch {
+		case has("seed") && seedHas(tool):
+			// The seed's own: a package of it beside would conflict.
+		case has(tool):
 			fmt.Fprintf(&buildDeps, "../%s\n", tool)
-		} else {
+		default:
 			fmt.Fprintf(&buildDeps, "# ../%s (the build runs %s, which the tree has no package of; the seed may have it)\n", tool, tool)
 		}
 	}
