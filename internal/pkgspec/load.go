@@ -16,17 +16,18 @@ import (
 
 // Package is a package directory read and checked by Load.
 type Package struct {
-	Dir       string   // root-relative, slash-separated, as given (cleaned), e.g. pkg/make
-	Build     []byte   // the build script; nil for a seed package
-	Seed      bool     // the package has a seed.lock instead of a build file
-	SeedLock  []byte   // the seed.lock bytes of a seed package
-	BuildDeps []string // root-relative package dirs with symlinks resolved, e.g. pkg/zlib
-	RunDeps   []string // same form as BuildDeps
-	Fetch     []FetchItem
-	Sums      []Sum
-	Sources   []Source // Fetch joined with Sums, in fetch order
-	Inputs    []string // every file Load read, root-relative, e.g. pkg/make/build
-	Missing   []string // optional files that were absent, root-relative, e.g. pkg/make/fetch
+	Dir         string   // root-relative, slash-separated, as given (cleaned), e.g. pkg/make
+	Build       []byte   // the build script; nil for a seed package
+	Seed        bool     // the package has a seed.lock instead of a build file
+	SeedLock    []byte   // the seed.lock bytes of a seed package
+	BuildDeps   []string // root-relative package dirs with symlinks resolved, e.g. pkg/zlib
+	RunDeps     []string // same form as BuildDeps
+	Fetch       []FetchItem
+	Sums        []Sum
+	Sources     []Source // Fetch joined with Sums, in fetch order
+	VersionText string   // the version file's one line, "" if there is none
+	Inputs      []string // every file Load read, root-relative, e.g. pkg/make/build
+	Missing     []string // optional files that were absent, root-relative, e.g. pkg/make/fetch
 }
 
 // Source is a file to fetch with its expected sum (fetch.Source has these
@@ -211,6 +212,9 @@ func (l *loader) load() error {
 	if err != nil {
 		return err
 	}
+	if err := l.version(); err != nil {
+		return err
+	}
 	switch {
 	case hasBuild && hasLock:
 		return errorf(p.Dir, 0, "has both build and seed.lock; a package has one of them")
@@ -349,6 +353,34 @@ func (l *loader) depHint(d Dep) string {
 		}
 	}
 	return ""
+}
+
+// version reads the optional version file: one word on one line.
+func (l *loader) version() error {
+	data, ok, err := l.read(pkgtree.VersionFile)
+	if err != nil || !ok {
+		return err
+	}
+	v := strings.TrimSpace(string(data))
+	f := l.file(pkgtree.VersionFile)
+	switch {
+	case v == "":
+		return errorf(f, 0, "is empty; write the package's version on one line, or remove the file")
+	case len(v) > 100:
+		return errorf(f, 0, "is %d bytes long; a version is one word of at most 100", len(v))
+	case strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		return errorf(f, 1, "%q is not one word; write the version alone, e.g. 2.36-9", clipText(v))
+	}
+	l.p.VersionText = v
+	return nil
+}
+
+// clipText shortens s for a message.
+func clipText(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
 }
 
 // sources reads fetch and sha256sums and joins them.

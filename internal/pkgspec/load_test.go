@@ -78,20 +78,20 @@ func TestLoad(t *testing.T) {
 				{"fix.diff", sumB, []string{"mirror://gnu/patch.diff"}, "pkg/make/fetch:3", "pkg/make/sha256sums:2"},
 			},
 			Inputs:  []string{"pkg/make/build", "pkg/make/build-deps", "pkg/make/run-deps", "pkg/make/fetch", "pkg/make/sha256sums"},
-			Missing: []string{"pkg/make/seed.lock"},
+			Missing: []string{"pkg/make/seed.lock", "pkg/make/version"},
 		}},
 		{"./pkg/nodeps/", &Package{
 			Dir:     "pkg/nodeps",
 			Build:   []byte{},
 			Inputs:  []string{"pkg/nodeps/build"},
-			Missing: []string{"pkg/nodeps/seed.lock", "pkg/nodeps/build-deps", "pkg/nodeps/run-deps", "pkg/nodeps/fetch", "pkg/nodeps/sha256sums"},
+			Missing: []string{"pkg/nodeps/seed.lock", "pkg/nodeps/version", "pkg/nodeps/build-deps", "pkg/nodeps/run-deps", "pkg/nodeps/fetch", "pkg/nodeps/sha256sums"},
 		}},
 		{"pkg/libc", &Package{
 			Dir:      "pkg/libc",
 			Seed:     true,
 			SeedLock: []byte("seed v1\n"),
 			Inputs:   []string{"pkg/libc/seed.lock"},
-			Missing:  []string{"pkg/libc/build", "pkg/libc/build-deps", "pkg/libc/run-deps", "pkg/libc/fetch", "pkg/libc/sha256sums"},
+			Missing:  []string{"pkg/libc/build", "pkg/libc/version", "pkg/libc/build-deps", "pkg/libc/run-deps", "pkg/libc/fetch", "pkg/libc/sha256sums"},
 		}},
 		// The package dir is a symlink: ../../zlib is resolved from the
 		// directory it points to, as the kernel would.
@@ -100,14 +100,14 @@ func TestLoad(t *testing.T) {
 			Build:   []byte("true\n"),
 			RunDeps: []string{"pkg/zlib"},
 			Inputs:  []string{"pkg/alias/build", "pkg/alias/run-deps"},
-			Missing: []string{"pkg/alias/seed.lock", "pkg/alias/build-deps", "pkg/alias/fetch", "pkg/alias/sha256sums"},
+			Missing: []string{"pkg/alias/seed.lock", "pkg/alias/version", "pkg/alias/build-deps", "pkg/alias/fetch", "pkg/alias/sha256sums"},
 		}},
 		{filepath.Join(root, "pkg/zlib"), &Package{
 			Dir:     "pkg/zlib",
 			Build:   []byte("make install\n"),
 			RunDeps: []string{"pkg/libc"},
 			Inputs:  []string{"pkg/zlib/build", "pkg/zlib/run-deps"},
-			Missing: []string{"pkg/zlib/seed.lock", "pkg/zlib/build-deps", "pkg/zlib/fetch", "pkg/zlib/sha256sums"},
+			Missing: []string{"pkg/zlib/seed.lock", "pkg/zlib/version", "pkg/zlib/build-deps", "pkg/zlib/fetch", "pkg/zlib/sha256sums"},
 		}},
 	}
 	for _, tt := range tests {
@@ -189,6 +189,10 @@ func TestLoadErrors(t *testing.T) {
 			"pkg/make/build: is a symlink to " + filepath.Join(outside, "evil/build") + ", outside the tree root; a package's files must be in the tree"},
 		{"huge deps file", map[string]string{"pkg/make/build-deps": strings.Repeat("#", MaxFileSize+1)}, "pkg/make",
 			fmt.Sprintf("pkg/make/build-deps: is %d bytes, more than the %d a package file may have", MaxFileSize+1, MaxFileSize)},
+		{"empty version", map[string]string{"pkg/make/version": "\n"}, "pkg/make",
+			"pkg/make/version: is empty; write the package's version on one line, or remove the file"},
+		{"two-word version", map[string]string{"pkg/make/version": "4.3 beta\n"}, "pkg/make",
+			`pkg/make/version:1: "4.3 beta" is not one word; write the version alone, e.g. 2.36-9`},
 		{"seed with deps", map[string]string{"pkg/libc/run-deps": "\n"}, "pkg/libc",
 			"pkg/libc/run-deps: a seed package (with seed.lock) has no run-deps; remove the file"},
 		{"seed with fetch", map[string]string{"pkg/libc/fetch": "\n"}, "pkg/libc",

@@ -26,6 +26,7 @@ const (
 	FetchFile     = "fetch"      // sources: NAME URL...
 	SumsFile      = "sha256sums" // their sums, sha256sum format
 	FilesDir      = "files"      // files copied into the build dir
+	VersionFile   = "version"    // optional: the version hdo publish shows; informative, not hashed
 )
 
 // The targets hdo builds in a package directory.
