@@ -184,25 +184,50 @@ func writeInfo(path string, in *Info) error {
 }
 
 // WriteIndex regenerates dir/index.html, listing every valid entry in dir
-// sorted by name, version and pkghash. The same entries give the same
-// bytes.
+// sorted by name, version and pkghash: its version, its size and that of
+// its whole closure, the day it was published (its .info's mtime, UTC),
+// the keys that signed it, and its closure as links to the members' rows.
+// The same entries, published at the same times, give the same bytes.
 func WriteIndex(dir string) error {
 	des, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("write index: %w", err)
 	}
-	var list []*Info
+	var rows []*indexRow
+	byHash := map[string]*indexRow{}
 	for _, de := range des {
 		h, ok := strings.CutSuffix(de.Name(), ".info")
 		if !ok || !ValidHash(h) {
 			continue
 		}
-		dirpath := filepath.Join(dir, de.Name())
-		if in := readPublished(dirpath, filepath.Join(dir, h+".tar.gz"), h); in != nil {
-			list = append(list, in)
+		in := readPublished(filepath.Join(dir, de.Name()), filepath.Join(dir, h+".tar.gz"), h)
+		if in == nil {
+			continue
+		}
+		r := &indexRow{Info: in}
+		if fi, err := de.Info(); err == nil {
+			r.Published = fi.ModTime().UTC().Format("2006-01-02")
+		}
+		for _, sig := range in.Sigs {
+			r.Keys = append(r.Keys, sig.Key)
+		}
+		rows = append(rows, r)
+		byHash[h] = r
+	}
+	for _, r := range rows {
+		r.Total = r.Size
+		for _, m := range r.Closure {
+			member := indexMember{PkgHash: m, Name: m[:12]}
+			if mr := byHash[m]; mr != nil {
+				member.Name, member.Here = mr.Name, true
+				r.Total += mr.Size
+			} else {
+				r.Incomplete = true
+			}
+			r.Members = append(r.Members, member)
 		}
 	}
-	slices.SortFunc(list, func(a, b *Info) int {
+	slices.SortFunc(rows, func(a, b *indexRow) int {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
 			return c
 		}
@@ -212,7 +237,7 @@ func WriteIndex(dir string) error {
 		return strings.Compare(a.PkgHash, b.PkgHash)
 	})
 	var b bytes.Buffer
-	if err := indexTemplate.Execute(&b, list); err != nil {
+	if err := indexTemplate.Execute(&b, rows); err != nil {
 		return fmt.Errorf("write index: %w", err)
 	}
 	p := filepath.Join(dir, "index.html")
@@ -222,19 +247,35 @@ func WriteIndex(dir string) error {
 	return nil
 }
 
+// indexRow is one package of index.html.
+type indexRow struct {
+	*Info
+	Published  string // e.g. 2026-12-03
+	Keys       []string
+	Members    []indexMember // the closure, in the .info's order
+	Total      int64         // bytes of the package and the closure members here
+	Incomplete bool          // a closure member is not in this cache
+}
+
+// indexMember is a closure member, named if it is in the cache.
+type indexMember struct {
+	Name, PkgHash string
+	Here          bool
+}
+
 var indexTemplate = template.Must(template.New("index").Funcs(template.FuncMap{"size": humanBytes}).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <title>hdo binary cache</title>
-<style>body{font-family:sans-serif}th,td{padding:0 1em 0 0;text-align:left}td.size{text-align:right}</style>
+<style>body{font-family:sans-serif}th,td{padding:0 1em 0 0;text-align:left;vertical-align:top}th.num,td.num{text-align:right}</style>
 </head>
 <body>
 <h1>hdo binary cache</h1>
-<p>{{len .}} packages. Each is <code>&lt;pkghash&gt;.tar.gz</code>, described by <code>&lt;pkghash&gt;.info</code>.</p>
+<p>{{len .}} packages. Each is <code>&lt;pkghash&gt;.tar.gz</code>, described by <code>&lt;pkghash&gt;.info</code>. Total is the package with its run-time closure.</p>
 <table>
-<tr><th>name</th><th>version</th><th>size</th><th>pkghash</th></tr>
-{{range .}}<tr><td><a href="{{.PkgHash}}.tar.gz">{{or .Name "(unnamed)"}}</a></td><td>{{.Version}}</td><td class="size">{{size .Size}}</td><td><a href="{{.PkgHash}}.info"><code>{{.PkgHash}}</code></a></td></tr>
+<tr><th>name</th><th>version</th><th class="num">size</th><th class="num">total</th><th>published</th><th>signed by</th><th>closure</th><th>pkghash</th></tr>
+{{range .}}<tr id="{{.PkgHash}}"><td class="name"><a href="{{.PkgHash}}.tar.gz">{{or .Name "(unnamed)"}}</a></td><td class="version">{{.Version}}</td><td class="num size">{{size .Size}}</td><td class="num total">{{size .Total}}{{if .Incomplete}} +?{{end}}</td><td class="published">{{.Published}}</td><td class="keys">{{range $i, $k := .Keys}}{{if $i}}, {{end}}{{$k}}{{else}}unsigned{{end}}</td><td class="closure">{{range $i, $m := .Members}}{{if $i}}, {{end}}{{if $m.Here}}<a href="#{{$m.PkgHash}}">{{$m.Name}}</a>{{else}}<a href="{{$m.PkgHash}}.info">{{$m.Name}}</a>{{end}}{{end}}</td><td class="pkghash"><a href="{{.PkgHash}}.info"><code>{{.PkgHash}}</code></a></td></tr>
 {{end}}</table>
 </body>
 </html>

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hdo-build/hdo/internal/archive"
@@ -83,7 +84,7 @@ func TestPublish(t *testing.T) {
 	index := before["index.html"]
 	for _, s := range []string{
 		`<p>3 packages.`,
-		`<td><a href="` + testHash("make") + `.tar.gz">make</a></td><td>4.4.1</td>`,
+		`<td class="name"><a href="` + testHash("make") + `.tar.gz">make</a></td><td class="version">4.4.1</td>`,
 		`&lt;b&gt;&amp;&#34;odd&#34;`,
 	} {
 		if !strings.Contains(index, s) {
@@ -108,6 +109,16 @@ func TestPublishRepairsAndIndexIsDeterministic(t *testing.T) {
 	}
 	if _, _, err := Publish(t.Context(), b, []Entry{entries[2], entries[1], entries[0]}, nil); err != nil {
 		t.Fatal(err)
+	}
+	// The index shows the day each was published: the same day for both.
+	day := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	for _, d := range []string{a, b} {
+		for _, e := range entries {
+			os.Chtimes(filepath.Join(d, e.PkgHash+".info"), day, day)
+		}
+		if err := WriteIndex(d); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if diff := cmp.Diff(dirFiles(t, a), dirFiles(t, b)); diff != "" {
 		t.Errorf("caches differ (-a +b):\n%s", diff)
