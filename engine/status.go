@@ -73,10 +73,20 @@ type ByteCounter interface {
 	AddBytes(target string, n int64)
 }
 
+// ByteTotaler is implemented by a Status that also shows how many bytes
+// each running job expects to download (a seed's pinned .debs, say).
+type ByteTotaler interface {
+	ExpectBytes(target string, n int64)
+}
+
 // Meter returns ctx carrying a counter of the bytes the job downloads
-// (sources, binary cache entries) for a Status that shows them (see
-// ByteCounter and internal/meter).
+// (sources, binary cache entries), and of the bytes it announces it will,
+// for a Status that shows them (see ByteCounter, ByteTotaler and
+// internal/meter).
 func (j *Job) Meter(ctx context.Context) context.Context {
+	if bt, ok := j.e.cfg.Status.(ByteTotaler); ok {
+		ctx = meter.WithExpect(ctx, func(n int64) { bt.ExpectBytes(j.Target, n) })
+	}
 	bc, ok := j.e.cfg.Status.(ByteCounter)
 	if !ok {
 		return ctx

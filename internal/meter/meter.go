@@ -7,6 +7,23 @@ import "context"
 
 type key struct{}
 
+type expectKey struct{}
+
+// WithExpect returns a context whose work announces, through expect, how
+// many bytes it is about to transfer, so that the total can be shown
+// beside the count ("16.9 MB / 74.7 MB").
+func WithExpect(ctx context.Context, expect func(n int64)) context.Context {
+	return context.WithValue(ctx, expectKey{}, expect)
+}
+
+// Expect announces n more bytes the work of ctx will transfer; it does
+// nothing when ctx carries no expect function.
+func Expect(ctx context.Context, n int64) {
+	if expect, ok := ctx.Value(expectKey{}).(func(int64)); ok && n > 0 {
+		expect(n)
+	}
+}
+
 // With returns a context whose downloads report each chunk to add.
 func With(ctx context.Context, add func(n int64)) context.Context {
 	return context.WithValue(ctx, key{}, add)

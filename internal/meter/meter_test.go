@@ -18,3 +18,15 @@ func TestCount(t *testing.T) {
 	Add(context.Background(), 5) // no counter: nothing happens
 	io.Copy(Writer(context.Background()), strings.NewReader("x"))
 }
+
+func TestExpect(t *testing.T) {
+	var total int64
+	ctx := WithExpect(context.Background(), func(n int64) { total += n })
+	Expect(ctx, 100)
+	Expect(ctx, 0)
+	Expect(ctx, 20)
+	if total != 120 {
+		t.Errorf("expected %d bytes, want 120", total)
+	}
+	Expect(context.Background(), 5) // no expect function: nothing happens
+}

@@ -51,6 +51,7 @@ type jobStatus struct {
 	start time.Time
 	phase string // e.g. "build"; "" until the job reports one
 	bytes int64  // downloaded so far
+	total int64  // announced to download, 0 if unknown
 }
 
 // maxJobLines bounds the job lines of the live block; the rest are counted
@@ -170,7 +171,10 @@ func (t *Display) frame() []string {
 		if phased > 0 {
 			line += fmt.Sprintf("%-*s  ", phased, j.phase)
 		}
-		if j.bytes > 0 {
+		switch {
+		case j.total > 0:
+			line += formatBytes(j.bytes) + " / " + formatBytes(j.total) + "  "
+		case j.bytes > 0:
 			line += formatBytes(j.bytes) + "  "
 		}
 		line += fmt.Sprintf("%.1fs", now.Sub(j.start).Seconds())
@@ -203,6 +207,15 @@ func (t *Display) Start(target string) {
 }
 
 // Phase notes the phase of a running build; the next redraw shows it.
+// ExpectBytes adds to the bytes a running job says it will download.
+func (t *Display) ExpectBytes(target string, n int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if j, ok := t.running[target]; ok {
+		j.total += n
+	}
+}
+
 // AddBytes counts bytes a running job downloaded.
 func (t *Display) AddBytes(target string, n int64) {
 	t.mu.Lock()

@@ -142,3 +142,26 @@ func TestDisplayBytes(t *testing.T) {
 		t.Errorf("frame (-want +got):\n%s", diff)
 	}
 }
+
+// Bytes a job announces show as the total beside the count: a seed's
+// pinned .debs.
+func TestDisplayBytesTotal(t *testing.T) {
+	clock := newClock()
+	var out strings.Builder
+	s := clock.status(&out, 80)
+	s.Start("pkg/seed/.pkg.tar.gz")
+	s.Phase("pkg/seed/.pkg.tar.gz", "fetch")
+	ctx := meter.With(context.Background(), func(n int64) { s.AddBytes("pkg/seed/.pkg.tar.gz", n) })
+	ctx = meter.WithExpect(ctx, func(n int64) { s.ExpectBytes("pkg/seed/.pkg.tar.gz", n) })
+	meter.Expect(ctx, 74_700_000)
+	meter.Add(ctx, 16_900_000)
+	s.ExpectBytes("not/running", 7) // ignored
+	clock.advance(3 * time.Second)
+	want := []string{
+		"[1 running, 0 done, 3.0s]",
+		"  pkg/seed/.pkg.tar.gz  fetch  16.9 MB / 74.7 MB  3.0s",
+	}
+	if diff := cmp.Diff(want, s.frame()); diff != "" {
+		t.Errorf("frame (-want +got):\n%s", diff)
+	}
+}
