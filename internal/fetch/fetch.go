@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hdo-build/hdo/internal/meter"
 	"github.com/hdo-build/hdo/internal/pkgtree"
 )
 
@@ -184,22 +185,62 @@ func (f *Fetcher) Path(sha string) string { return filepath.Join(f.CacheDir, sha
 // returns ctx's error; it may leave .part files, never an unverified
 // <sha256>.
 func (f *Fetcher) Fetch(ctx context.Context, srcs []Source) ([]string, error) {
+	paths, errs, err := f.FetchEach(ctx, srcs)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("fetch: %w", err)
+	}
+	var failed []error
+	for _, err := range errs {
+		if err != nil {
+			failed = append(failed, err)
+		}
+	}
+	switch len(failed) {
+	case 0:
+		return paths, nil
+	case 1:
+		return nil, failed[0]
+	}
+	return nil, errors.Join(failed...)
+}
+
+// FetchEach is Fetch reporting each source's outcome: its cache path or
+// its error, in the order of srcs (a source repeated by sha256 shares the
+// first one's). err is for the request as a whole: a bad sum or mirror
+// name, no cache dir.
+func (f *Fetcher) FetchEach(ctx context.Context, srcs []Source) (paths []string, errs []error, err error) {
 	if f.CacheDir == "" {
-		return nil, errors.New("fetch: no source cache directory")
+		return nil, nil, errors.New("fetch: no source cache directory")
 	}
 	for _, s := range srcs {
 		if !validSum(s.SHA256) {
-			return nil, fmt.Errorf("fetch %s: sha256 %q is not 64 lowercase hex digits", s.Name, s.SHA256)
+			return nil, nil, fmt.Errorf("fetch %s: sha256 %q is not 64 lowercase hex digits", s.Name, s.SHA256)
 		}
 	}
 	if err := f.checkMirrorNames(srcs); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := os.MkdirAll(f.CacheDir, 0o755); err != nil {
-		return nil, fmt.Errorf("fetch: %w", err)
+		return nil, nil, fmt.Errorf("fetch: %w", err)
 	}
-	paths := make([]string, len(srcs))
-	errs := make([]error, len(srcs))
+	// Announce the pinned sizes still to download, for a total beside
+	// the count (internal/meter).
+	var expect int64
+	seen := map[string]bool{}
+	for _, s := range srcs {
+		if s.Size > 0 && !seen[s.SHA256] {
+			seen[s.SHA256] = true
+			if _, err := os.Stat(f.Path(s.SHA256)); err != nil {
+				expect += s.Size
+			}
+		}
+	}
+	meter.Expect(ctx, expect)
+	paths = make([]string, len(srcs))
+	errs = make([]error, len(srcs))
 	first := make(map[string]int)
 	prog := newProgress(f.Progress)
 	defer prog.close()
@@ -224,26 +265,12 @@ func (f *Fetcher) Fetch(ctx context.Context, srcs []Source) ([]string, error) {
 		}()
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("fetch: %w", err)
-	}
-	var failed []error
-	for _, err := range errs {
-		if err != nil {
-			failed = append(failed, err)
+	for i, s := range srcs {
+		if j := first[s.SHA256]; j != i {
+			paths[i], errs[i] = paths[j], errs[j]
 		}
 	}
-	switch len(failed) {
-	case 0:
-	case 1:
-		return nil, failed[0]
-	default:
-		return nil, errors.Join(failed...)
-	}
-	for i, s := range srcs {
-		paths[i] = paths[first[s.SHA256]]
-	}
-	return paths, nil
+	return paths, errs, nil
 }
 
 func (f *Fetcher) parallel() int {

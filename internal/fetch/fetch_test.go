@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hdo-build/hdo/internal/meter"
 )
 
 func TestFetchSuccessAndHit(t *testing.T) {
@@ -794,5 +795,64 @@ func TestFetchSilentMirror(t *testing.T) {
 	_, err := f.Fetch(t.Context(), []Source{{Name: "b.deb", SHA256: sum([]byte("b")), URLs: []string{silent + "/b.deb"}}})
 	if err == nil || !strings.HasSuffix(err.Error(), silent+"/b.deb: no answer in 100ms; check the url") {
 		t.Errorf("silent last URL: %v", err)
+	}
+}
+
+// Fetch announces the pinned sizes it is about to download (not what the
+// cache has) and counts what it downloads, for a total beside the count.
+func TestFetchMeter(t *testing.T) {
+	a, shaA := payload(3000, 51)
+	b, shaB := payload(5000, 52)
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/a":
+			serve(a)(w, r)
+		default:
+			serve(b)(w, r)
+		}
+	})
+	f, _ := newFetcher(t)
+	if _, err := f.Fetch(t.Context(), []Source{{Name: "a", SHA256: shaA, Size: 3000, URLs: []string{srv.URL + "/a"}}}); err != nil {
+		t.Fatal(err)
+	}
+	var expected, counted int64
+	ctx := meter.WithExpect(meter.With(t.Context(), func(n int64) { counted += n }), func(n int64) { expected += n })
+	srcs := []Source{
+		{Name: "a", SHA256: shaA, Size: 3000, URLs: []string{srv.URL + "/a"}}, // cached
+		{Name: "b", SHA256: shaB, Size: 5000, URLs: []string{srv.URL + "/b"}},
+		{Name: "b again", SHA256: shaB, Size: 5000, URLs: []string{srv.URL + "/b"}},
+	}
+	if _, err := f.Fetch(ctx, srcs); err != nil {
+		t.Fatal(err)
+	}
+	if expected != 5000 || counted != 5000 {
+		t.Errorf("expected %d and counted %d bytes, want 5000 and 5000", expected, counted)
+	}
+}
+
+// FetchEach reports each source's outcome on its own.
+func TestFetchEach(t *testing.T) {
+	content, sha := payload(100, 53)
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/good" {
+			serve(content)(w, r)
+			return
+		}
+		http.NotFound(w, r)
+	})
+	f, _ := newFetcher(t)
+	paths, errs, err := f.FetchEach(t.Context(), []Source{
+		{Name: "good", SHA256: sha, URLs: []string{srv.URL + "/good"}},
+		{Name: "gone", SHA256: sum([]byte("x")), URLs: []string{srv.URL + "/gone"}},
+		{Name: "good again", SHA256: sha, URLs: []string{srv.URL + "/good"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs[0] != nil || errs[2] != nil || paths[0] != f.Path(sha) || paths[2] != paths[0] {
+		t.Errorf("good sources: %q, %v", paths, errs)
+	}
+	if !NotFound(errs[1]) || paths[1] != "" {
+		t.Errorf("gone source: %q, %v", paths[1], errs[1])
 	}
 }
