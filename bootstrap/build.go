@@ -34,6 +34,11 @@ type Options struct {
 	// ErrNotFound) or errors.Is(err, fs.ErrNotExist). Needed only for
 	// locks with deb or gotoolchain lines.
 	Fetch func(ctx context.Context, r FetchRequest) (string, error)
+	// Prefetch, if set, downloads many files at once (in parallel, with
+	// one total to show) before the debs are installed one by one, and
+	// returns each one's error, nil when it is fetched; Fetch then finds
+	// them in place.
+	Prefetch func(ctx context.Context, rs []FetchRequest) []error
 	// Go is the go command that starts stage0 builds (it switches to the
 	// lock's toolchain through GOTOOLCHAIN); default "go" from PATH.
 	Go string
@@ -164,6 +169,17 @@ func BuildRoot(ctx context.Context, lock *Lock, dir string, opts Options) error 
 		return err
 	}
 	defer r.close()
+	if opts.Prefetch != nil && len(lock.Debs) > 0 {
+		reqs := make([]FetchRequest, len(lock.Debs))
+		for i, d := range lock.Debs {
+			reqs[i] = debRequest(lock, d)
+		}
+		for i, err := range opts.Prefetch(ctx, reqs) {
+			if err != nil {
+				return debFetchError(lock, lock.Debs[i], err)
+			}
+		}
+	}
 	for _, d := range lock.Debs {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -201,14 +217,9 @@ func BuildRoot(ctx context.Context, lock *Lock, dir string, opts Options) error 
 // installDeb fetches, verifies and extracts one pinned .deb.
 func installDeb(ctx context.Context, r *root, lock *Lock, d Deb, opts Options) error {
 	logf(opts.Log, "bootstrap: deb %s %s", d.Name, d.Version)
-	file, err := opts.Fetch(ctx, FetchRequest{Name: path.Base(d.URL), SHA256: d.SHA256, Size: d.Size, URLs: []string{d.URL},
-		Origin: fmt.Sprintf("%s:%d", lock.Name, d.Line)})
+	file, err := opts.Fetch(ctx, debRequest(lock, d))
 	if err != nil {
-		if errors.Is(err, ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
-			m := mirrorRE.FindStringSubmatch(d.URL)
-			return &StaleDebError{Lock: lock.Name, Line: d.Line, Name: d.Name, Version: d.Version, Mirror: m[1], Err: err}
-		}
-		return err
+		return debFetchError(lock, d, err)
 	}
 	f, err := os.Open(file)
 	if err != nil {
@@ -226,6 +237,22 @@ func installDeb(ctx context.Context, r *root, lock *Lock, d Deb, opts Options) e
 		return fmt.Errorf("%s:%d: deb %s: the package says it is %s %s, want %s %s", lock.Name, d.Line, d.Name, control["package"], control["version"], d.Name, d.Version)
 	}
 	return nil
+}
+
+// debRequest is what fetching the deb d of lock asks for.
+func debRequest(lock *Lock, d Deb) FetchRequest {
+	return FetchRequest{Name: path.Base(d.URL), SHA256: d.SHA256, Size: d.Size, URLs: []string{d.URL},
+		Origin: fmt.Sprintf("%s:%d", lock.Name, d.Line)}
+}
+
+// debFetchError is the error of a failed fetch of the deb d: a
+// StaleDebError when no mirror has it, else the fetcher's own.
+func debFetchError(lock *Lock, d Deb, err error) error {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+		m := mirrorRE.FindStringSubmatch(d.URL)
+		return &StaleDebError{Lock: lock.Name, Line: d.Line, Name: d.Name, Version: d.Version, Mirror: m[1], Err: err}
+	}
+	return err
 }
 
 // verifyFile checks the size and sha256 of f and rewinds it.

@@ -362,3 +362,48 @@ func TestBuildPrune(t *testing.T) {
 		}
 	}
 }
+
+// With Prefetch, every deb is asked for at once, before any is installed,
+// and a deb it could not get fails the build with the lock line's error.
+func TestBuildPrefetch(t *testing.T) {
+	s := newDebSeed(t)
+	var asked []string
+	fetched := 0
+	fetch := s.fetch.fetch()
+	opts := Options{CacheDir: t.TempDir(),
+		Fetch: func(ctx context.Context, r FetchRequest) (string, error) {
+			fetched++
+			return fetch(ctx, r)
+		},
+		Prefetch: func(ctx context.Context, rs []FetchRequest) []error {
+			if fetched != 0 {
+				t.Errorf("Prefetch came after %d fetches", fetched)
+			}
+			for _, r := range rs {
+				asked = append(asked, r.Origin+" "+r.Name)
+			}
+			return make([]error, len(rs))
+		}}
+	if _, _, err := Build(context.Background(), s.lock, opts); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"pkg/seed/seed.lock:4 base-files_12.4+deb12u1_amd64.deb",
+		"pkg/seed/seed.lock:5 tools_1.0-1_amd64.deb",
+	}
+	if diff := cmp.Diff(want, asked); diff != "" {
+		t.Errorf("Prefetch requests (-want +got):\n%s", diff)
+	}
+
+	opts.CacheDir = t.TempDir()
+	opts.Prefetch = func(ctx context.Context, rs []FetchRequest) []error {
+		errs := make([]error, len(rs))
+		errs[1] = fmt.Errorf("%s: fetch: %w", rs[1].Origin, ErrNotFound)
+		return errs
+	}
+	_, _, err := Build(context.Background(), s.lock, opts)
+	var stale *StaleDebError
+	if !errors.As(err, &stale) || stale.Line != 5 || stale.Name != "tools" {
+		t.Errorf("Build with a deb Prefetch could not get: %v, want a StaleDebError for line 5", err)
+	}
+}

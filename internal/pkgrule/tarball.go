@@ -317,6 +317,25 @@ func (t *tarball) seedOptions(log io.Writer) bootstrap.Options {
 		}
 		return paths[0], nil
 	}
+	opts.Prefetch = func(ctx context.Context, rs []bootstrap.FetchRequest) []error {
+		srcs := make([]fetch.Source, len(rs))
+		for i, r := range rs {
+			srcs[i] = fetch.Source{Name: r.Name, SHA256: r.SHA256, Size: r.Size, URLs: r.URLs, Origin: r.Origin, SumOrigin: r.Origin}
+		}
+		_, errs, err := t.cfg.Fetcher.FetchEach(ctx, srcs)
+		if err != nil {
+			errs = make([]error, len(rs))
+			for i := range errs {
+				errs[i] = err
+			}
+		}
+		for i, err := range errs {
+			if err != nil && fetch.NotFound(err) {
+				errs[i] = fmt.Errorf("%w: %v", bootstrap.ErrNotFound, err)
+			}
+		}
+		return errs
+	}
 	if opts.Log == nil {
 		opts.Log = log
 	}
