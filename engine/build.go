@@ -131,6 +131,11 @@ func (e *Engine) build(ctx context.Context, n *node, r rule, rec *state.Record, 
 	}
 	n.built = true
 	e.built.Add(1)
+	if fingerprint.Racy(done.Stat, done.Recorded) {
+		e.settleMu.Lock()
+		e.toSettle = append(e.toSettle, rel)
+		e.settleMu.Unlock()
+	}
 	e.cfg.Status.Done(rel, nil)
 	return done.Ident(), nil
 }

@@ -104,6 +104,8 @@ type Engine struct {
 	recomputed map[string][]string // why -> targets recomputed for it (see foreign)
 
 	built    atomic.Int64
+	settleMu sync.Mutex
+	toSettle []string // targets built in this run, to settle (see settle.go)
 	warnOnce sync.Map
 	stderrID pipeID // the file cfg.Stderr writes to, if it is one
 }

@@ -160,3 +160,69 @@ func TestNoRuleHint(t *testing.T) {
 		t.Errorf("Suggest asked %d times (%q), want once per failure", len(asked), asked)
 	}
 }
+
+// A target's stat, taken right after its build wrote it, is racy; Build
+// settles it before returning, so the next run trusts it without hashing
+// the file again. A target changed behind hdo's back meanwhile is not
+// settled.
+func TestSettleRacyTargets(t *testing.T) {
+	root := t.TempDir()
+	for name, text := range map[string]string{
+		"a.do": "echo a > $3\n",
+		"b.do": "echo b > $3\n",
+	} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := newTestEngine(t, root)
+	if err := e.Build(context.Background(), []string{"a", "b"}, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"a", "b"} {
+		rec := e.record(p)
+		if rec == nil || fingerprint.Racy(rec.Stat, rec.Recorded) {
+			t.Errorf("%s: record %+v is still racy after Build", p, rec)
+		}
+	}
+	// The stored records are the settled ones.
+	db, err := state.Open(root, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, p := range []string{"a", "b"} {
+		rec, err := db.Get(p)
+		if err != nil || rec == nil || fingerprint.Racy(rec.Stat, rec.Recorded) {
+			t.Errorf("%s: stored record %+v, %v is racy", p, rec, err)
+		}
+	}
+
+	// A target rewritten with other content of the same size right after
+	// its build keeps its racy record: the next run hashes it.
+	if err := os.WriteFile(filepath.Join(root, "c.do"), []byte("echo c > $3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e2 := newTestEngine(t, root)
+	e2.cfg.Status = &rewriteStatus{Status: e2.cfg.Status, path: filepath.Join(root, "c")}
+	if err := e2.Build(context.Background(), []string{"c"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if rec := e2.record("c"); rec == nil || !fingerprint.Racy(rec.Stat, rec.Recorded) {
+		t.Errorf("c, rewritten after its build: record %+v was settled", rec)
+	}
+}
+
+// rewriteStatus rewrites a target's file (same size, other bytes) when its
+// build is done, as a hand edit in the same clock tick would.
+type rewriteStatus struct {
+	Status
+	path string
+}
+
+func (r *rewriteStatus) Done(target string, err error) {
+	r.Status.Done(target, err)
+	if filepath.Base(r.path) == target {
+		os.WriteFile(r.path, []byte("C\n"), 0o644)
+	}
+}

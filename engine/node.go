@@ -127,6 +127,9 @@ func (e *Engine) Build(ctx context.Context, targets []string, force bool) error 
 	e.ctx = ctx
 	_, errs := e.ensureAll(ctx, targets, force, nil, newRequest(e.topCaller(), nil), nil)
 	e.reportRecomputed()
+	if ctx.Err() == nil {
+		e.settle()
+	}
 	if err := e.flush(); err != nil {
 		return err
 	}

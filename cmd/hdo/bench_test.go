@@ -128,6 +128,21 @@ func BenchmarkNoop(b *testing.B) {
 	b.ReportMetric(benchTargets+1, "targets")
 }
 
+// BenchmarkFirstNoop: the first no-op right after a first build, which
+// pays for every stat the build recorded too close to the file's write to
+// be trusted (see fingerprint.Racy), unless the build settled them.
+func BenchmarkFirstNoop(b *testing.B) {
+	dir := benchTree(b, benchTargets)
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		resetTree(b, dir)
+		hdoExec(b, dir, "-j2", "-q", "all")
+		b.StartTimer()
+		hdoExec(b, dir, "-q", "all")
+	}
+	b.ReportMetric(benchTargets+1, "targets")
+}
+
 // BenchmarkNoopInProcess: the same no-op without process start-up, to show
 // where the time goes.
 func BenchmarkNoopInProcess(b *testing.B) {
