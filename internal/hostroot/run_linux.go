@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"slices"
 	"strconv"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -188,8 +189,15 @@ const maxInherited = 4096
 // InheritedFiles returns the file descriptors above 2 this process
 // inherited (those without close-on-exec, which Go sets on all of its
 // own), placed for Command.ExtraFiles so each keeps its number: a make
-// jobserver's pipe, say.
-func InheritedFiles() []*os.File {
+// jobserver's pipe, say. They are looked up once per process and the
+// *os.File values kept for good: a dropped one's finalizer would close
+// the descriptor, which a later call (or anything that reused the
+// number) still needs.
+func InheritedFiles() []*os.File { return inheritedFiles() }
+
+var inheritedFiles = sync.OnceValue(findInheritedFiles)
+
+func findInheritedFiles() []*os.File {
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		return nil
