@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 
 	"github.com/hdo-build/hdo/internal/cachedir"
 	"github.com/hdo-build/hdo/internal/gcroots"
 	"github.com/hdo-build/hdo/internal/hostroot"
+	"github.com/hdo-build/hdo/internal/pkgtree"
 	"github.com/hdo-build/hdo/internal/store"
 )
 
@@ -65,6 +67,11 @@ func runPlan(ctx context.Context, e *env, bf *buildFlags, dirs []string) (hostro
 	members := make([]store.Member, len(pkgs))
 	for i, p := range pkgs {
 		members[i] = store.Member{Name: p.Name, PkgHash: p.PkgHash, Tarball: p.Tarball}
+		// The tarball is up to date: the engine's record has its hash, so
+		// the store need not hash it again to know it.
+		if rec := eng.Record(path.Join(p.Name, pkgtree.TarballFile)); rec != nil && rec.Target && !rec.Building {
+			members[i].FileHash = rec.Hash.String()
+		}
 	}
 	entries, err := st.EnsureRoot(ctx, members, store.RootOptions{})
 	if err != nil {
