@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 
 	"github.com/hdo-build/hdo/internal/cachedir"
 	"github.com/hdo-build/hdo/internal/fetch"
@@ -34,35 +33,29 @@ func newFetcher(e *env) *fetch.Fetcher {
 	f := &fetch.Fetcher{
 		CacheDir:      cachedir.Dir(cacheDir(e)).Sources(),
 		SourceMirrors: fetch.SourceMirrorsFromEnv(e.environ),
-		Mirrors:       fetch.MirrorsFromEnv(e.environ),
+		Mirrors:       fetch.EnvMirrors(e.environ),
+		// Host defaults (apt sources, GOPROXY, go env) are worked out
+		// only when a URL needs them: most runs fetch nothing.
+		MirrorFunc: fetch.HostMirrors(e.environ, goEnvProxies(e)),
 	}
 	// A status line on a terminal; elsewhere a line every few seconds per
 	// long download and one per file fetched.
 	f.Progress = e.stderr
-	if _, ok := f.Mirrors["goproxy"]; !ok {
-		f.MirrorFunc = goEnvProxies(e)
-	}
 	return f
 }
 
-// goEnvProxies returns a fetch.Fetcher MirrorFunc that answers
-// mirror://goproxy with the module proxies of `go env GOPROXY` (which
-// reads go's own config file), asked once and only if a URL needs it.
-func goEnvProxies(e *env) func(name string) []string {
-	var once sync.Once
-	var bases []string
-	return func(name string) []string {
-		if name != "goproxy" {
+// goEnvProxies returns the module proxies of `go env GOPROXY` (which
+// reads go's own config file), for fetch.HostMirrors, which asks once and
+// only if a URL needs it.
+func goEnvProxies(e *env) func() []string {
+	return func() []string {
+		cmd := exec.Command("go", "env", "GOPROXY")
+		cmd.Env = e.environ
+		out, err := cmd.Output()
+		if err != nil {
 			return nil
 		}
-		once.Do(func() {
-			cmd := exec.Command("go", "env", "GOPROXY")
-			cmd.Env = e.environ
-			if out, err := cmd.Output(); err == nil {
-				bases = fetch.GoProxyBases(string(out))
-			}
-		})
-		return bases
+		return fetch.GoProxyBases(string(out))
 	}
 }
 

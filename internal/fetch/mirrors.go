@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/hdo-build/hdo/internal/nearest"
 )
@@ -55,6 +56,11 @@ func (f *Fetcher) checkMirrorNames(srcs []Source) error {
 					names = append(names, n)
 				}
 			}
+			for _, n := range DefaultMirrorNames {
+				if len(f.Mirrors[n]) == 0 && f.MirrorFunc != nil && len(f.MirrorFunc(n)) > 0 {
+					names = append(names, n)
+				}
+			}
 			sort.Strings(names)
 			return fmt.Errorf("fetch %s: %w", s.Name, &MirrorNameError{Name: name, Configured: names})
 		}
@@ -74,6 +80,69 @@ func (f *Fetcher) checkMirrorNames(srcs []Source) error {
 // `go env GOPROXY` (see GoProxyBases) through Fetcher.MirrorFunc.
 func MirrorsFromEnv(environ []string) map[string][]string {
 	return mirrorsFromEnv(environ, "/")
+}
+
+// EnvMirrors returns the bases the HDO_MIRROR_<NAME> variables of environ
+// name, and nothing from the host: with HostMirrors as Fetcher.MirrorFunc,
+// the host's apt sources are read only when a URL needs them.
+func EnvMirrors(environ []string) map[string][]string {
+	m := make(map[string][]string)
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		name, ok := strings.CutPrefix(k, "HDO_MIRROR_")
+		if !ok || name == "" {
+			continue
+		}
+		name = strings.ReplaceAll(strings.ToLower(name), "_", "-")
+		if bases := strings.Fields(v); len(bases) > 0 {
+			m[name] = bases
+		} else {
+			delete(m, name)
+		}
+	}
+	return m
+}
+
+// HostMirrors returns a Fetcher.MirrorFunc for the names MirrorsFromEnv
+// gives host defaults (DefaultMirrorNames), each worked out once, when a
+// URL first needs it: debian and debian-security from the host's apt
+// sources, goproxy from GOPROXY in environ, else from goEnv (nil: none).
+func HostMirrors(environ []string, goEnv func() []string) func(name string) []string {
+	return hostMirrors(environ, "/", goEnv)
+}
+
+func hostMirrors(environ []string, aptRoot string, goEnv func() []string) func(name string) []string {
+	var mu sync.Mutex
+	known := map[string][]string{}
+	return func(name string) []string {
+		mu.Lock()
+		defer mu.Unlock()
+		if bases, ok := known[name]; ok {
+			return bases
+		}
+		var bases []string
+		switch name {
+		case "debian":
+			if base, err := AptDebianMirror(aptRoot); err == nil {
+				bases = []string{base}
+			}
+		case "debian-security":
+			if base, err := AptDebianSecurityMirror(aptRoot); err == nil {
+				bases = []string{base}
+			}
+		case "goproxy":
+			for _, kv := range environ {
+				if v, ok := strings.CutPrefix(kv, "GOPROXY="); ok {
+					bases = GoProxyBases(v)
+				}
+			}
+			if len(bases) == 0 && goEnv != nil {
+				bases = goEnv()
+			}
+		}
+		known[name] = bases
+		return bases
+	}
 }
 
 func mirrorsFromEnv(environ []string, aptRoot string) map[string][]string {

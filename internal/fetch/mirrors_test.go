@@ -186,3 +186,35 @@ func TestAptDebianSecurityMirror(t *testing.T) {
 		t.Errorf("HDO_MIRROR_DEBIAN_SECURITY not used: %v", m)
 	}
 }
+
+// HostMirrors works each default out once, when asked: apt sources for
+// debian, GOPROXY (else go env) for goproxy.
+func TestHostMirrors(t *testing.T) {
+	root := fakeEtc(t, map[string]string{
+		"etc/os-release":       debianOSRelease,
+		"etc/apt/sources.list": "deb http://mirror.example/debian bookworm main\n",
+	})
+	goEnvCalls := 0
+	goEnv := func() []string { goEnvCalls++; return []string{"https://proxy.example"} }
+	m := hostMirrors([]string{"PATH=/bin"}, root, goEnv)
+	if got := m("goproxy"); len(got) != 1 || got[0] != "https://proxy.example" {
+		t.Errorf("goproxy = %q", got)
+	}
+	m("goproxy")
+	if goEnvCalls != 1 {
+		t.Errorf("go env asked %d times, want once", goEnvCalls)
+	}
+	if got := m("debian"); len(got) != 1 || got[0] != "http://mirror.example/debian" {
+		t.Errorf("debian = %q, want the apt sources' archive", got)
+	}
+	if got := m("gnu"); got != nil {
+		t.Errorf("gnu = %q, want none: it has no host default", got)
+	}
+	withEnv := hostMirrors([]string{"GOPROXY=https://a.example,direct"}, root, goEnv)
+	if got := withEnv("goproxy"); len(got) != 1 || got[0] != "https://a.example" || goEnvCalls != 1 {
+		t.Errorf("goproxy from GOPROXY = %q (go env asked %d times)", got, goEnvCalls)
+	}
+	if got := EnvMirrors([]string{"HDO_MIRROR_DEBIAN_SECURITY=https://s.example https://t.example", "HDO_MIRROR_X="}); len(got) != 1 || len(got["debian-security"]) != 2 {
+		t.Errorf("EnvMirrors = %v", got)
+	}
+}
