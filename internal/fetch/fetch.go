@@ -316,29 +316,40 @@ func (f *Fetcher) fetch(ctx context.Context, src Source, prog *progress) (string
 	if _, err := os.Stat(final); err == nil {
 		return final, nil
 	}
+	if err := f.tryAll(ctx, src, cands, part, prog); err != nil {
+		return "", err
+	}
+	if err := part.commit(final); err != nil {
+		return "", fmt.Errorf("fetch %s: %w", src.Name, err)
+	}
+	return final, nil
+}
+
+// tryAll tries the candidates in order until one fills part with content
+// of src's sum (any content, for Prefetch's empty sum). Each failure is
+// logged once, when the source is done, but for the one a *SourceError
+// reports when none succeeded; ctx's error ends it at once.
+func (f *Fetcher) tryAll(ctx context.Context, src Source, cands []candidate, part *partFile, prog *progress) error {
 	var fails []*URLError
-	var quiet []bool // a source mirror's miss, which is normal
+	var quiet []bool // a source mirror's miss, which is normal, or said when it happened
 	for i, c := range cands {
 		if c.err == nil {
 			c.err = f.tryURL(ctx, c.url, src, part, prog, i == len(cands)-1)
 			if c.err == nil {
-				if err := part.commit(final); err != nil {
-					return "", fmt.Errorf("fetch %s: %w", src.Name, err)
-				}
 				f.logFailures(fails, quiet, -1)
-				return final, nil
+				return nil
 			}
 			if ctx.Err() != nil {
-				return "", ctx.Err()
+				return ctx.Err()
 			}
 		}
 		fails = append(fails, &URLError{URL: c.url, Mirror: c.mirror, Err: c.err})
 		var na *noAnswerError
-		quiet = append(quiet, c.sourceMirror && notFound(c.err) || errors.As(c.err, &na)) // said when it happened
+		quiet = append(quiet, c.sourceMirror && notFound(c.err) || errors.As(c.err, &na))
 	}
 	se := &SourceError{Name: src.Name, Origin: src.Origin, SumOrigin: src.SumOrigin, Want: src.SHA256, Failures: fails}
 	f.logFailures(fails, quiet, se.Key())
-	return "", se
+	return se
 }
 
 // cached reports whether final is in the cache, re-hashing it if f.Verify

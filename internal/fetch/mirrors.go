@@ -93,6 +93,7 @@ func EnvMirrors(environ []string) map[string][]string {
 		if !ok || name == "" {
 			continue
 		}
+		// HDO_MIRROR_DEBIAN_SECURITY names mirror://debian-security/.
 		name = strings.ReplaceAll(strings.ToLower(name), "_", "-")
 		if bases := strings.Fields(v); len(bases) > 0 {
 			m[name] = bases
@@ -133,7 +134,9 @@ func hostMirrors(environ []string, aptRoot string, goEnv func() []string) func(n
 		case "goproxy":
 			for _, kv := range environ {
 				if v, ok := strings.CutPrefix(kv, "GOPROXY="); ok {
-					bases = GoProxyBases(v)
+					if b := GoProxyBases(v); len(b) > 0 {
+						bases = b
+					}
 				}
 			}
 			if len(bases) == 0 && goEnv != nil {
@@ -146,38 +149,13 @@ func hostMirrors(environ []string, aptRoot string, goEnv func() []string) func(n
 }
 
 func mirrorsFromEnv(environ []string, aptRoot string) map[string][]string {
-	m := make(map[string][]string)
-	for _, kv := range environ {
-		k, v, _ := strings.Cut(kv, "=")
-		name, ok := strings.CutPrefix(k, "HDO_MIRROR_")
-		if !ok || name == "" {
-			continue
-		}
-		// HDO_MIRROR_DEBIAN_SECURITY names mirror://debian-security/.
-		name = strings.ReplaceAll(strings.ToLower(name), "_", "-")
-		if bases := strings.Fields(v); len(bases) > 0 {
-			m[name] = bases
-		} else {
-			delete(m, name)
-		}
-	}
-	if _, ok := m["debian"]; !ok {
-		if base, err := AptDebianMirror(aptRoot); err == nil {
-			m["debian"] = []string{base}
-		}
-	}
-	if _, ok := m["goproxy"]; !ok {
-		for _, kv := range environ {
-			if v, ok := strings.CutPrefix(kv, "GOPROXY="); ok {
-				if bases := GoProxyBases(v); len(bases) > 0 {
-					m["goproxy"] = bases
-				}
+	m := EnvMirrors(environ)
+	host := hostMirrors(environ, aptRoot, nil)
+	for _, name := range DefaultMirrorNames {
+		if _, ok := m[name]; !ok {
+			if bases := host(name); len(bases) > 0 {
+				m[name] = bases
 			}
-		}
-	}
-	if _, ok := m["debian-security"]; !ok {
-		if base, err := AptDebianSecurityMirror(aptRoot); err == nil {
-			m["debian-security"] = []string{base}
 		}
 	}
 	return m

@@ -44,32 +44,16 @@ func (f *Fetcher) Prefetch(ctx context.Context, src Source) (sum, path string, e
 	}
 	prog := newProgress(f.Progress)
 	defer prog.close()
-	var fails []*URLError
-	var quiet []bool
-	for i, c := range cands {
-		if c.err == nil {
-			c.err = f.tryURL(ctx, c.url, src, part, prog, i == len(cands)-1)
-			if c.err == nil {
-				f.logFailures(fails, quiet, -1)
-				final := f.Path(part.sum)
-				if _, err := os.Stat(final); err == nil {
-					part.truncate() // the cache has it already; release removes the empty part
-					return part.sum, final, nil
-				}
-				if err := part.commit(final); err != nil {
-					return "", "", fmt.Errorf("fetch %s: %w", src.Name, err)
-				}
-				return part.sum, final, nil
-			}
-			if ctx.Err() != nil {
-				return "", "", ctx.Err()
-			}
-		}
-		fails = append(fails, &URLError{URL: c.url, Mirror: c.mirror, Err: c.err})
-		var na *noAnswerError
-		quiet = append(quiet, errors.As(c.err, &na))
+	if err := f.tryAll(ctx, src, cands, part, prog); err != nil {
+		return "", "", err
 	}
-	se := &SourceError{Name: src.Name, Origin: src.Origin, Failures: fails}
-	f.logFailures(fails, quiet, se.Key())
-	return "", "", se
+	final := f.Path(part.sum)
+	if _, err := os.Stat(final); err == nil {
+		part.truncate() // the cache has it already; release removes the empty part
+		return part.sum, final, nil
+	}
+	if err := part.commit(final); err != nil {
+		return "", "", fmt.Errorf("fetch %s: %w", src.Name, err)
+	}
+	return part.sum, final, nil
 }
