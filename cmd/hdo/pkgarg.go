@@ -24,7 +24,7 @@ func pkgDirArg(eng *engine.Engine, cwd, arg string) (string, error) {
 
 // pkgDirRel is pkgDirArg for a path already made root-relative.
 func pkgDirRel(root, rel, arg string) (string, error) {
-	if dir, base := path.Split(rel); slices.Contains(targetFiles, base) && pkgtree.IsPackageDir(root, path.Clean(dir)) {
+	if dir, base := path.Split(rel); slices.Contains(pkgtree.Targets, base) && pkgtree.IsPackageDir(root, path.Clean(dir)) {
 		return path.Clean(dir), nil
 	}
 	if pkgtree.IsPackageDir(root, rel) {
@@ -36,6 +36,3 @@ func pkgDirRel(root, rel, arg string) (string, error) {
 	}
 	return "", fmt.Errorf("%s", msg)
 }
-
-// targetFiles are the package targets that stand for their package dir.
-var targetFiles = []string{pkgtree.PkgHashFile, pkgtree.ClosureFile, pkgtree.BClosureFile, pkgtree.TarballFile}

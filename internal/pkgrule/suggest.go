@@ -10,9 +10,6 @@ import (
 	"github.com/hdo-build/hdo/internal/pkgtree"
 )
 
-// targetNames are the files the package rules build in a package dir.
-var targetNames = []string{pkgtree.PkgHashFile, pkgtree.ClosureFile, pkgtree.BClosureFile, pkgtree.TarballFile}
-
 // Suggest returns engine.Config.Suggest for the tree at root: for a
 // root-relative path that does not exist and that no rule builds, the
 // package target or package dir a slip of the keyboard turned it from.
@@ -27,7 +24,7 @@ func suggest(root, rel string) string {
 	dir = path.Clean(dir)
 	if pkgtree.IsPackageDir(root, dir) {
 		// A package dir holding no such target: a misspelt target name.
-		if t, ok := nearest.Word(base, targetNames); ok {
+		if t, ok := nearest.Word(base, pkgtree.Targets); ok {
 			return path.Join(dir, t)
 		}
 		return ""
@@ -46,7 +43,7 @@ func suggest(root, rel string) string {
 	if !ok {
 		return ""
 	}
-	if t, ok := nearest.Word(base, targetNames); ok && !slices.Contains(targetNames, base) {
+	if t, ok := nearest.Word(base, pkgtree.Targets); ok && !slices.Contains(pkgtree.Targets, base) {
 		base = t
 	}
 	return path.Join(parent, p, base)

@@ -37,6 +37,10 @@ const (
 	TarballFile  = ".pkg.tar.gz" // the package
 )
 
+// Targets are the targets hdo builds in a package directory, in the order
+// they are computed.
+var Targets = []string{PkgHashFile, ClosureFile, BClosureFile, TarballFile}
+
 // IsPackageDirAbs reports whether the directory dir holds a regular build
 // or seed.lock file.
 func IsPackageDirAbs(dir string) bool {
