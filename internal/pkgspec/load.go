@@ -369,18 +369,10 @@ func (l *loader) version() error {
 	case len(v) > 100:
 		return errorf(f, 0, "is %d bytes long; a version is one word of at most 100", len(v))
 	case strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }):
-		return errorf(f, 1, "%q is not one word; write the version alone, e.g. 2.36-9", clipText(v))
+		return errorf(f, 1, "%q is not one word; write the version alone, e.g. 2.36-9", v) // at most 100 bytes
 	}
 	l.p.VersionText = v
 	return nil
-}
-
-// clipText shortens s for a message.
-func clipText(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
 }
 
 // sources reads fetch and sha256sums and joins them.
