@@ -1,7 +1,7 @@
 package engine
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hdo-build/hdo/engine/fingerprint"
+	"github.com/hdo-build/hdo/internal/doshell"
 )
 
 // runDo runs a .do script for j: cwd is the script's directory, $1 the
@@ -47,7 +48,7 @@ func (e *Engine) runDo(ctx context.Context, j *Job, r rule) error {
 	defer stdout.Close()
 	defer os.RemoveAll(out3)
 
-	argv, err := e.doCommand(doAbs, r.Arg1, r.Arg2, arg3, j.caller.trace)
+	argv, script, err := e.doCommand(doAbs, r.Arg1, r.Arg2, arg3, j.caller.trace)
 	if err != nil {
 		return err
 	}
@@ -64,23 +65,19 @@ func (e *Engine) runDo(ctx context.Context, j *Job, r rule) error {
 		errR.Close()
 		close(copied)
 	}()
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = dir
-	cmd.Stdout = stdout
-	cmd.Stderr = errW
 	files, _ := e.jobs.Files(3)
-	cmd.ExtraFiles = files
-	cmd.Env = e.scriptEnv(j.caller.env, dir, "HDO_SOCK="+e.srv.path, "HDO_JOB="+j.id)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	env := e.scriptEnv(j.caller.env, dir, "HDO_SOCK="+e.srv.path, "HDO_JOB="+j.id)
 	e.srv.jobs.Store(j.id, j)
-	err = cmd.Start()
-	errW.Close()
-	if err != nil {
-		errR.Close()
-		<-copied
-		return fmt.Errorf("%s: %w", Quote(r.Do), err)
+	var status string // how the script failed
+	if script != nil {
+		status, err = e.runEmbedded(ctx, script, doshell.Options{
+			Dir: dir, Args: argv[len(argv)-3:], Env: env,
+			Stdout: stdout, Stderr: errW, ExtraFiles: files,
+			Commands: e.cfg.Commands,
+		}, errW)
+	} else {
+		status, err = runExternal(ctx, argv, dir, env, stdout, errW, files)
 	}
-	waitErr := waitCancel(ctx, cmd)
 	// Wait, as exec does, until every process holding the script's
 	// stderr is gone.
 	<-copied
@@ -88,12 +85,11 @@ func (e *Engine) runDo(ctx context.Context, j *Job, r rule) error {
 	if lw, ok := j.Log.(*lineWriter); ok {
 		lw.Flush()
 	}
-	if waitErr != nil {
-		var ee *exec.ExitError
-		if errors.As(waitErr, &ee) {
-			return fmt.Errorf("%s failed (%s); see hdo log %s", Quote(r.Do), ee.ProcessState, Quote(j.Target))
-		}
-		return fmt.Errorf("%s: %w", Quote(r.Do), waitErr)
+	if err != nil {
+		return fmt.Errorf("%s: %w", Quote(r.Do), err)
+	}
+	if status != "" {
+		return fmt.Errorf("%s failed (%s); see hdo log %s", Quote(r.Do), status, Quote(j.Target))
 	}
 
 	after, err := fingerprint.Lstat(target)
@@ -152,20 +148,57 @@ func keptOutput(f *os.File, path, target string) (string, error) {
 	return tmp, nil
 }
 
-// doCommand returns the command line that runs a .do script: its #!
-// interpreter if it has one, else sh -e (sh -e -x with -x).
-func (e *Engine) doCommand(do, arg1, arg2, arg3 string, trace bool) ([]string, error) {
-	f, err := os.Open(do)
-	if err != nil {
-		return nil, err
+// runEmbedded runs script in the embedded shell and closes errW when it
+// ends. It returns the script's exit status as a failure ("exit status
+// 2"), or "" when it succeeded.
+func (e *Engine) runEmbedded(ctx context.Context, script *doshell.Script, opts doshell.Options, errW *os.File) (string, error) {
+	rc, err := script.Run(ctx, opts)
+	errW.Close()
+	if err != nil || rc == 0 {
+		return "", err
 	}
-	defer f.Close()
-	line, _ := bufio.NewReader(f).ReadString('\n')
+	return fmt.Sprintf("exit status %d", rc), nil
+}
+
+// runExternal runs argv, a script's interpreter and its arguments, in a
+// process group of its own and closes errW once it started. It returns
+// how the script failed ("exit status 2"), or "" when it succeeded.
+func runExternal(ctx context.Context, argv []string, dir string, env []string, stdout, errW *os.File, files []*os.File) (string, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Stdout = stdout
+	cmd.Stderr = errW
+	cmd.ExtraFiles = files
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	err := cmd.Start()
+	errW.Close()
+	if err != nil {
+		return "", err
+	}
+	err = waitCancel(ctx, cmd)
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ProcessState.String(), nil
+	}
+	return "", err
+}
+
+// doCommand returns the command line that runs a .do script: its #!
+// interpreter if it has one, else sh -e (sh -e -x with -x). With no #!
+// line, no -x and the embedded shell on, it also returns the script
+// parsed, if the embedded shell runs it as sh would (see package doshell).
+func (e *Engine) doCommand(do, arg1, arg2, arg3 string, trace bool) ([]string, *doshell.Script, error) {
+	src, err := os.ReadFile(do)
+	if err != nil {
+		return nil, nil, err
+	}
+	line, _, _ := bytes.Cut(src, []byte("\n"))
 	base := "./" + filepath.Base(do)
-	if rest, ok := strings.CutPrefix(line, "#!"); ok {
+	if rest, ok := strings.CutPrefix(string(line), "#!"); ok {
 		rest = strings.TrimSpace(rest)
 		if rest == "" {
-			return nil, fmt.Errorf("%s: empty #! line", do)
+			return nil, nil, fmt.Errorf("%s: empty #! line", do)
 		}
 		// As the kernel does: the interpreter, then at most one argument.
 		interp, arg, _ := strings.Cut(rest, " ")
@@ -173,13 +206,22 @@ func (e *Engine) doCommand(do, arg1, arg2, arg3 string, trace bool) ([]string, e
 		if arg = strings.TrimSpace(arg); arg != "" {
 			argv = append(argv, arg)
 		}
-		return append(argv, base, arg1, arg2, arg3), nil
+		return append(argv, base, arg1, arg2, arg3), nil, nil
 	}
 	flags := "-e"
 	if trace {
 		flags = "-ex"
 	}
-	return []string{"sh", flags, base, arg1, arg2, arg3}, nil
+	argv := []string{"sh", flags, base, arg1, arg2, arg3}
+	if trace || e.cfg.Commands == nil {
+		return argv, nil, nil
+	}
+	script, err := doshell.Parse(src, base)
+	if err != nil {
+		// sh runs it, and says what is wrong with it, if anything is.
+		return argv, nil, nil
+	}
+	return argv, script, nil
 }
 
 // waitCancel waits for cmd; when ctx ends it sends SIGTERM to the script's

@@ -23,6 +23,7 @@ import (
 	"github.com/hdo-build/hdo/engine/fingerprint"
 	"github.com/hdo-build/hdo/engine/jobserver"
 	"github.com/hdo-build/hdo/engine/state"
+	"github.com/hdo-build/hdo/internal/doshell"
 )
 
 // Builtin builds targets that no .do file covers, in-process.
@@ -55,6 +56,11 @@ type Config struct {
 	Suggest func(rel string) string
 	// ReadOnly opens the engine for queries only: no socket, no jobserver.
 	ReadOnly bool
+	// Commands, if not nil, turn the embedded shell on: a .do script
+	// with no #! line that package doshell runs as sh -e would runs inside
+	// this process, and these commands (the redo* names) in-process; other
+	// scripts, and every script under -x, run with sh.
+	Commands map[string]doshell.Command
 }
 
 // Status receives progress events. Implementations must be safe for

@@ -77,9 +77,15 @@ func removeRealHdo() {
 
 func hdoExec(b *testing.B, dir string, args ...string) {
 	b.Helper()
+	hdoExecEnv(b, dir, nil, args...)
+}
+
+// hdoExecEnv runs hdo with env added to the environment.
+func hdoExecEnv(b *testing.B, dir string, env []string, args ...string) {
+	b.Helper()
 	cmd := exec.Command(realHdo(b), args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HDO_ROOT=", "MAKEFLAGS=")
+	cmd.Env = append(append(os.Environ(), "HDO_ROOT=", "MAKEFLAGS="), env...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("hdo %v: %v\n%s", args, err, out)
 	}
@@ -98,20 +104,28 @@ func resetTree(b *testing.B, dir string) {
 
 const benchTargets = 1000
 
-// BenchmarkFirstBuild: the whole tree from scratch, 1001 targets, each a
-// shell running redo-ifchange (an hdo process) and cat.
+// BenchmarkFirstBuild: the whole tree from scratch, 1001 targets, each
+// running redo-ifchange and cat: in the embedded shell (redo-ifchange
+// in-process, one process per target: cat), and with HDO_SHELL=sh (sh,
+// an hdo process for redo-ifchange, and cat).
 func BenchmarkFirstBuild(b *testing.B) {
-	for _, j := range []int{1, 2} {
-		b.Run(fmt.Sprintf("j%d", j), func(b *testing.B) {
-			dir := benchTree(b, benchTargets)
-			for i := 0; i < b.N; i++ {
-				b.StopTimer()
-				resetTree(b, dir)
-				b.StartTimer()
-				hdoExec(b, dir, fmt.Sprintf("-j%d", j), "-q", "all")
-			}
-			b.ReportMetric(benchTargets+1, "targets")
-		})
+	for _, shell := range []string{"embedded", "sh"} {
+		for _, j := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/j%d", shell, j), func(b *testing.B) {
+				env := []string{"HDO_SHELL="}
+				if shell == "sh" {
+					env = []string{"HDO_SHELL=sh"}
+				}
+				dir := benchTree(b, benchTargets)
+				for i := 0; i < b.N; i++ {
+					b.StopTimer()
+					resetTree(b, dir)
+					b.StartTimer()
+					hdoExecEnv(b, dir, env, fmt.Sprintf("-j%d", j), "-q", "all")
+				}
+				b.ReportMetric(benchTargets+1, "targets")
+			})
+		}
 	}
 }
 

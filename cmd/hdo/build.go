@@ -11,6 +11,7 @@ import (
 
 	"github.com/hdo-build/hdo/engine"
 	"github.com/hdo-build/hdo/engine/jobserver"
+	"github.com/hdo-build/hdo/internal/doshell"
 	"github.com/hdo-build/hdo/internal/pkgrule"
 	"github.com/hdo-build/hdo/internal/pkgtree"
 	"github.com/hdo-build/hdo/internal/termstatus"
@@ -165,7 +166,12 @@ func openEngine(e *env, bf *buildFlags, paths []string) (*engine.Engine, func(),
 			pcfg.Cache.Progress = nil
 		}
 	}
+	var commands map[string]doshell.Command
+	if e.getenv("HDO_SHELL") != "sh" {
+		commands = inProcessCommands()
+	}
 	eng, err := engine.New(engine.Config{
+		Commands:  commands,
 		Root:      root,
 		Jobserver: pool,
 		KeepGoing: bf.keepGoing,

@@ -4,8 +4,10 @@ import (
 	"context"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/hdo-build/hdo/engine"
+	"github.com/hdo-build/hdo/internal/doshell"
 )
 
 // redoCommand runs hdo invoked under one of the redo-* names.
@@ -62,4 +64,33 @@ func sendRequest(e *env, sock string, req *engine.Request) error {
 	req.Env = e.environ
 	stderr, _ := e.stderr.(*os.File)
 	return engine.Send(sock, req, stderr)
+}
+
+// inProcessCommands are the redo* commands for the engine's embedded
+// shell: each runs in this process as it would in one of its own, with
+// the calling script's directory, environment and descriptors.
+func inProcessCommands() map[string]doshell.Command {
+	m := make(map[string]doshell.Command, len(engine.Commands))
+	for _, name := range engine.Commands {
+		m[name] = func(ctx context.Context, c *doshell.Call) int {
+			e := &env{stdin: c.Stdin, stdout: c.Stdout, stderr: c.Stderr, cwd: c.Dir, getenv: envLookup(c.Env), environ: c.Env}
+			if e.stdin == nil {
+				e.stdin = strings.NewReader("")
+			}
+			return exitCode(e, name, dispatch(ctx, e, name, c.Args))
+		}
+	}
+	return m
+}
+
+// envLookup returns a getenv over environ.
+func envLookup(environ []string) func(string) string {
+	return func(key string) string {
+		for i := len(environ) - 1; i >= 0; i-- {
+			if k, v, ok := strings.Cut(environ[i], "="); ok && k == key {
+				return v
+			}
+		}
+		return ""
+	}
 }

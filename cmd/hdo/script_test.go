@@ -54,6 +54,20 @@ func TestScript(t *testing.T) {
 	testscript.Run(t, scriptParams(t, "testdata/script"))
 }
 
+// TestScriptSh runs every script again with HDO_SHELL=sh, so that .do
+// scripts run with sh, not in the embedded shell: both must give what
+// the scripts expect.
+func TestScriptSh(t *testing.T) {
+	p := scriptParams(t, "testdata/script")
+	setup := p.Setup
+	p.Setup = func(env *testscript.Env) error {
+		err := setup(env)
+		env.Setenv("HDO_SHELL", "sh")
+		return err
+	}
+	testscript.Run(t, p)
+}
+
 func scriptParams(t *testing.T, dir string) testscript.Params {
 	return testscript.Params{
 		Dir:                 dir,
@@ -63,6 +77,7 @@ func scriptParams(t *testing.T, dir string) testscript.Params {
 			env.Setenv("XDG_CACHE_HOME", filepath.Join(env.WorkDir, ".cache"))
 			env.Setenv("HDO_ROOT", "")
 			env.Setenv("MAKEFLAGS", "")
+			env.Setenv("HDO_SHELL", "")
 			// Pin the tree root to $WORK whatever the temp dir's parents hold.
 			return os.Mkdir(filepath.Join(env.WorkDir, ".hdo"), 0o755)
 		},
