@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -85,7 +86,8 @@ func InstallLinks(dir, exe string) error {
 		if cur, err := os.Readlink(link); err == nil && cur == exe {
 			continue
 		}
-		tmp := tempName(link, "link")
+		// Random: another hdo may be installing the same links.
+		tmp := filepath.Join(dir, fmt.Sprintf(".%s.hdo-link-%08x", name, rand.Uint32()))
 		if err := os.Symlink(exe, tmp); err != nil {
 			return err
 		}

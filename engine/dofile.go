@@ -132,7 +132,7 @@ func keptOutput(f *os.File, path, target string) (string, error) {
 			return path, nil
 		}
 	}
-	tmp := tempName(target, "out")
+	tmp := tempName(target, "kept")
 	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
 	if err != nil {
 		return "", fmt.Errorf("the script removed it; cannot keep it: %w", err)

@@ -226,3 +226,36 @@ func (r *rewriteStatus) Done(target string, err error) {
 		os.WriteFile(r.path, []byte("C\n"), 0o644)
 	}
 }
+
+// What a killed build left next to its target (its stdout capture, a $3
+// it made a directory of, the copy of a removed stdout) is removed by the
+// next build, which then succeeds.
+func TestStaleTempsRemoved(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "t.do"), []byte("echo built > $3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	abs := filepath.Join(root, "t")
+	for _, kind := range tempKinds {
+		p := tempName(abs, kind)
+		if err := os.MkdirAll(filepath.Join(p, "sub"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Join(p, "sub"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := newTestEngine(t, root)
+	if err := e.Build(context.Background(), []string{"t"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(abs); string(b) != "built\n" {
+		t.Errorf("t = %q", b)
+	}
+	ents, _ := os.ReadDir(root)
+	for _, ent := range ents {
+		if strings.Contains(ent.Name(), ".hdo-") {
+			t.Errorf("left behind: %s", ent.Name())
+		}
+	}
+}

@@ -74,30 +74,24 @@ func (e *Engine) newJob(ctx context.Context, n *node, r rule, c *caller) (*Job, 
 	return j, nil
 }
 
-// tempName returns a fresh temporary name next to path, hidden and marked
-// as hdo's so that stale ones can be removed.
+// tempName returns the temporary name of kind (see tempKinds) next to
+// path, hidden and marked as hdo's. One build of path runs at a time (its
+// caller holds path's build lock), so the name is fixed: the next build
+// removes what a killed one left without listing the directory.
 func tempName(path, kind string) string {
-	return filepath.Join(filepath.Dir(path), fmt.Sprintf(".%s.hdo-%s-%08x", filepath.Base(path), kind, rand.Uint32()))
+	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".hdo-"+kind)
 }
+
+// tempKinds are the temporary files of a target's build: the script's
+// stdout, its $3, and the copy of a stdout the script removed.
+var tempKinds = []string{"out", "3", "kept"}
 
 // removeStale removes temporary files a killed build of path left behind.
 // The caller holds path's build lock.
 func removeStale(path string) {
-	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+globEscape(filepath.Base(path))+".hdo-*-*"))
-	for _, m := range matches {
-		os.RemoveAll(m)
+	for _, kind := range tempKinds {
+		os.RemoveAll(tempName(path, kind))
 	}
-}
-
-func globEscape(s string) string {
-	var b bytes.Buffer
-	for _, c := range s {
-		if c == '*' || c == '?' || c == '[' || c == '\\' {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }
 
 func (j *Job) cleanup() {
