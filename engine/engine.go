@@ -350,7 +350,11 @@ func (e *Engine) changed() { e.gen.Add(1) }
 func (e *Engine) forget(rel string) {
 	e.fpMu.Lock()
 	delete(e.fps, rel)
-	delete(e.dirs, parentDir(rel)) // it may have been created or removed
+	// It may have been created or removed: its directory's listing is to
+	// be read again, or skipped if large (see listing).
+	if l, ok := e.dirs[parentDir(rel)]; ok && !l.stale {
+		e.dirs[parentDir(rel)] = &dirListing{names: l.names, stale: true}
+	}
 	e.fpMu.Unlock()
 }
 

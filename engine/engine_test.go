@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/hdo-build/hdo/engine/fingerprint"
 	"github.com/hdo-build/hdo/engine/state"
+	"github.com/hdo-build/hdo/internal/doshell"
 )
 
 func newTestEngine(t *testing.T, root string) *Engine {
@@ -258,4 +260,57 @@ func TestStaleTempsRemoved(t *testing.T) {
 			t.Errorf("left behind: %s", ent.Name())
 		}
 	}
+}
+
+// In a directory too large to list again after every build (see
+// probeAbove), a .do file and a source a script creates are still found
+// by the requests that follow in the same run, as in a small one.
+func TestLargeDirCreatedDuringRun(t *testing.T) {
+	root := t.TempDir()
+	put := func(name, s string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(root, name), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var all strings.Builder
+	all.WriteString("redo-ifchange")
+	for i := 0; i < 2*probeAbove; i++ {
+		put(fmt.Sprintf("f%d.in", i), "x\n")
+		fmt.Fprintf(&all, " f%d.out", i)
+	}
+	put("default.out.do", "cat $2.in\n")
+	// Built after the f*.out: makes a .do file and a source, then asks
+	// for the target the new .do file builds.
+	put("all.do", all.String()+"\necho 'echo made-by-new-do' > new.do\necho src > late.in\nredo-ifchange new late.in\ncat new late.in\n")
+	e := newTestEngine(t, root)
+	e.cfg.Commands = testCommands()
+	if err := e.Build(context.Background(), []string{"all"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "all")); string(b) != "made-by-new-do\nsrc\n" {
+		t.Errorf("all = %q", b)
+	}
+}
+
+// testCommands is redo-ifchange for the embedded shell, sending its
+// request as the hdo binary would.
+func testCommands() map[string]doshell.Command {
+	return map[string]doshell.Command{"redo-ifchange": func(ctx context.Context, c *doshell.Call) int {
+		getenv := func(k string) string {
+			for _, kv := range c.Env {
+				if v, ok := strings.CutPrefix(kv, k+"="); ok {
+					return v
+				}
+			}
+			return ""
+		}
+		stderr, _ := c.Stderr.(*os.File)
+		err := Send(getenv("HDO_SOCK"), &Request{Job: getenv("HDO_JOB"), Op: "ifchange", Cwd: c.Dir, Args: c.Args, Env: c.Env}, stderr)
+		if err != nil {
+			fmt.Fprintln(c.Stderr, "redo-ifchange:", err)
+			return 1
+		}
+		return 0
+	}}
 }

@@ -112,7 +112,7 @@ func (e *Engine) findDo(target string) (rule, bool, error) {
 		if err != nil {
 			return rule{}, false, err
 		}
-		if l.dos > 0 {
+		if l == nil || l.dos > 0 {
 			try := func(name, arg2 string) (rule, bool) {
 				if l.isDo(e, dir, name) {
 					do := join(dir, name)
@@ -168,6 +168,9 @@ type dirListing struct {
 	stat  fingerprint.Stat // the directory's when read
 	at    int64            // when read
 	gen   uint64           // the generation it is known to hold in (under fpMu)
+	// stale says hdo changed the directory since (see forget): the
+	// names are only a guess at its size.
+	stale bool
 }
 
 // has reports whether the directory holds name.
@@ -177,11 +180,14 @@ func (l *dirListing) has(name string) bool {
 }
 
 // isDo reports whether name is a .do file: a regular file or a symlink to
-// one.
+// one. A nil listing (see listing) knows nothing: the file is looked up.
 func (l *dirListing) isDo(e *Engine, dir, name string) bool {
-	typ, ok := l.names[name]
-	if !ok {
-		return false
+	typ := uint8(syscall.DT_UNKNOWN)
+	if l != nil {
+		var ok bool
+		if typ, ok = l.names[name]; !ok {
+			return false
+		}
 	}
 	if typ == syscall.DT_REG {
 		return true
@@ -193,12 +199,19 @@ func (l *dirListing) isDo(e *Engine, dir, name string) bool {
 	return false
 }
 
-// listing returns the listing of a root-relative directory.
+// probeAbove is the size above which a listing that a script's writes made
+// stale is not read again for each rule lookup: a directory of n targets
+// built one after another would be read n times, n entries each. Lookups
+// stat the names they want instead.
+const probeAbove = 64
+
+// listing returns the listing of a root-relative directory, or nil when
+// the caller should stat the names it wants (see probeAbove).
 func (e *Engine) listing(dir string) (*dirListing, error) {
 	gen := e.gen.Load()
 	e.fpMu.Lock()
 	l, ok := e.dirs[dir]
-	fresh := ok && l.gen == gen
+	fresh := ok && l.gen == gen && !l.stale
 	e.fpMu.Unlock()
 	if fresh {
 		return l, nil
@@ -207,11 +220,14 @@ func (e *Engine) listing(dir string) (*dirListing, error) {
 		// Read in an earlier generation: still right if the directory
 		// has not changed since, as its stat says (unless racy).
 		st, err := fingerprint.Of(e.Abs(dir))
-		if err == nil && st == l.stat && !fingerprint.Racy(st, l.at) {
+		if err == nil && !l.stale && st == l.stat && !fingerprint.Racy(st, l.at) {
 			e.fpMu.Lock()
 			l.gen = gen
 			e.fpMu.Unlock()
 			return l, nil
+		}
+		if len(l.names) > probeAbove {
+			return nil, nil
 		}
 	}
 	at := time.Now().UnixNano()
@@ -242,7 +258,7 @@ func (e *Engine) knownAbsent(rel string) bool {
 	gen := e.gen.Load()
 	e.fpMu.Lock()
 	l, ok := e.dirs[dir]
-	ok = ok && l.gen == gen
+	ok = ok && l.gen == gen && !l.stale
 	e.fpMu.Unlock()
 	return ok && !l.has(name)
 }
