@@ -1,6 +1,9 @@
 package archive
 
-import "io"
+import (
+	"io"
+	"sync"
+)
 
 // readahead reads r in a goroutine of its own, so that decompressing the
 // next chunk overlaps hashing and writing the current one.
@@ -29,11 +32,25 @@ func newReadahead(r io.Reader, size, count int) *readahead {
 		exited: make(chan struct{}),
 	}
 	for range count {
-		a.free <- make([]byte, size)
+		a.free <- getChunk(size)
 	}
 	go a.fill(r)
 	return a
 }
+
+// chunkPool keeps readahead buffers between extractions: a store that
+// unpacks a hundred small packages would otherwise allocate (and the
+// kernel zero) 4 MB for each.
+var chunkPool sync.Pool
+
+func getChunk(size int) []byte {
+	if b, ok := chunkPool.Get().(*[]byte); ok && len(*b) == size {
+		return *b
+	}
+	return make([]byte, size)
+}
+
+func putChunk(b []byte) { chunkPool.Put(&b) }
 
 func (a *readahead) fill(r io.Reader) {
 	defer close(a.exited)
@@ -78,8 +95,22 @@ func (a *readahead) Read(p []byte) (int, error) {
 }
 
 // Close stops the goroutine and waits for it, so that r is no longer in
-// use when Close returns.
+// use when Close returns, and gives the buffers back.
 func (a *readahead) Close() {
 	close(a.done)
 	<-a.exited
+	if a.cur.buf != nil {
+		putChunk(a.cur.buf)
+		a.cur.buf = nil
+	}
+	for {
+		select {
+		case b := <-a.free:
+			putChunk(b)
+		case c := <-a.full:
+			putChunk(c.buf)
+		default:
+			return
+		}
+	}
 }
