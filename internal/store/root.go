@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync"
 )
 
 // Member is one package of a root: a build closure, a venv, the packages
@@ -24,21 +26,42 @@ type RootOptions struct {
 	Replaced func(m Member)
 }
 
-// EnsureRoot unpacks every member (Ensure) and checks that they can share
-// one root (Conflicts). It returns the entries' directories, in the
-// members' order. An error of one member names it; a conflict is a
+// EnsureRoot unpacks every member (Ensure, several at a time) and checks
+// that they can share one root (Conflicts). It returns the entries'
+// directories, in the members' order. An error of one member names it
+// (the first member's in order, when several fail); a conflict is a
 // *ConflictError, which the caller puts in context.
 func (s *Store) EnsureRoot(ctx context.Context, members []Member, opts RootOptions) ([]string, error) {
 	dirs := make([]string, len(members))
+	replaced := make([]bool, len(members))
+	errs := make([]error, len(members))
+	// Unpacking a small package is mostly system calls and a few syncs:
+	// several overlap well even on one core.
+	workers := min(len(members), max(4, runtime.GOMAXPROCS(0)))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				m := members[i]
+				dirs[i], replaced[i], errs[i] = s.EnsureReplaced(ctx, m.PkgHash, m.Tarball, m.FileHash)
+			}
+		})
+	}
+	for i := range members {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	manifests := make(map[string]Manifest, len(members))
 	for i, m := range members {
-		dir, replaced, err := s.EnsureReplaced(ctx, m.PkgHash, m.Tarball, m.FileHash)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", m.Name, err)
+		if errs[i] != nil {
+			return nil, fmt.Errorf("%s: %w", m.Name, errs[i])
 		}
-		if replaced && opts.Replaced != nil {
+		if replaced[i] && opts.Replaced != nil {
 			opts.Replaced(m)
 		}
+		var err error
 		if manifests[m.Name], err = s.Manifest(m.PkgHash); err != nil {
 			return nil, fmt.Errorf("%s: %w", m.Name, err)
 		}
@@ -49,7 +72,6 @@ func (s *Store) EnsureRoot(ctx context.Context, members []Member, opts RootOptio
 				}
 			}
 		}
-		dirs[i] = dir
 	}
 	if err := Conflicts(manifests); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -66,5 +67,36 @@ func TestEnsureRoot(t *testing.T) {
 	_, err = s.EnsureRoot(ctx, []Member{{Name: "pkg/gone", PkgHash: hashOther, Tarball: filepath.Join(t.TempDir(), "none.tar.gz")}}, RootOptions{})
 	if err == nil || !strings.HasPrefix(err.Error(), "pkg/gone: ") {
 		t.Errorf("missing tarball: %v, want an error naming pkg/gone", err)
+	}
+}
+
+// Members are unpacked several at a time: every one of many ends up in
+// place, dirs in the members' order; of several failing members, the
+// first in order is the one named.
+func TestEnsureRootMany(t *testing.T) {
+	s := openStore(t)
+	var members []Member
+	for i := range 20 {
+		tb := writeTarball(t, map[string]string{fmt.Sprintf("usr/share/p%02d/f", i): fmt.Sprint(i)})
+		members = append(members, Member{Name: fmt.Sprintf("pkg/p%02d", i), PkgHash: fmt.Sprintf("%064x", i+1), Tarball: tb})
+	}
+	dirs, err := s.EnsureRoot(context.Background(), members, RootOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range dirs {
+		if b, err := os.ReadFile(filepath.Join(d, fmt.Sprintf("usr/share/p%02d/f", i))); err != nil || string(b) != fmt.Sprint(i) {
+			t.Errorf("member %d: %q, %v", i, b, err)
+		}
+	}
+	bad := slices.Clone(members)
+	missing := filepath.Join(t.TempDir(), "none.tar.gz")
+	bad[7].Tarball, bad[13].Tarball = missing, missing
+	bad[7].PkgHash, bad[13].PkgHash = hashOther, hashA
+	for range 5 {
+		_, err := s.EnsureRoot(context.Background(), bad, RootOptions{})
+		if err == nil || !strings.HasPrefix(err.Error(), "pkg/p07: ") {
+			t.Fatalf("got %v, want the error of pkg/p07", err)
+		}
 	}
 }

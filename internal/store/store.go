@@ -185,6 +185,13 @@ func (s *Store) EnsureReplaced(ctx context.Context, pkghash, tarballPath, fileHa
 	return dir, false, err
 }
 
+// writeFile replaces the store file path with data atomically, its temp
+// file in the store's own directory (renameio would otherwise probe the
+// file system for one, per call).
+func (s *Store) writeFile(path string, data []byte, perm os.FileMode) error {
+	return renameio.WriteFile(path, data, perm, renameio.WithTempDir(s.Dir))
+}
+
 // tarballsPath lists the tarball file hashes checked against an entry.
 func (s *Store) tarballsPath(pkghash string) string {
 	return filepath.Join(s.Dir, pkghash+".tarballs")
@@ -218,7 +225,7 @@ func (s *Store) addTarball(pkghash, fileHash string) error {
 		lines = lines[len(lines)-keep+1:]
 	}
 	lines = append(lines, fileHash)
-	return renameio.WriteFile(s.tarballsPath(pkghash), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	return s.writeFile(s.tarballsPath(pkghash), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
 }
 
 // setAside moves an entry out of the way for a new one: the tree to a
@@ -268,7 +275,7 @@ func (s *Store) install(ctx context.Context, pkghash, tarballPath, fileHash stri
 		return "", fmt.Errorf("store: unpack %s: %w", tarballPath, err)
 	}
 	m := Manifest{ContentHash: l.ContentHash, Entries: l.Entries}
-	if err := renameio.WriteFile(s.manifestPath(pkghash), m.Encode(), 0o444); err != nil {
+	if err := s.writeFile(s.manifestPath(pkghash), m.Encode(), 0o444); err != nil {
 		return "", fmt.Errorf("store: %w", err)
 	}
 	if err := syncFS(tmp); err != nil {
@@ -324,7 +331,7 @@ func (s *Store) NoteContent(pkghash, content string) error {
 	if err := checkHash(content); err != nil {
 		return fmt.Errorf("store: invalid content hash %q: want 64 lowercase hex digits", content)
 	}
-	if err := renameio.WriteFile(s.contentNotePath(pkghash), []byte(content+"\n"), 0o444); err != nil {
+	if err := s.writeFile(s.contentNotePath(pkghash), []byte(content+"\n"), 0o444); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	return nil
