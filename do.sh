@@ -8,7 +8,7 @@ bin=$here/bin/hdo
 stale=
 if [ ! -x "$bin" ]; then
 	stale=1
-elif [ -n "$(find "$here/go.mod" "$here/go.sum" "$here/cmd" "$here/engine" "$here/sandbox" "$here/bootstrap" \
+elif [ -n "$(find "$here/go.mod" "$here/go.sum" "$here/cmd" "$here/engine" "$here/internal" "$here/sandbox" "$here/bootstrap" \
 	-name '*.go' -newer "$bin" -o -name 'go.*' -newer "$bin" 2>/dev/null | head -n 1)" ]; then
 	stale=1
 fi
