@@ -206,7 +206,7 @@ func newCandidate(p Paragraph, ix aptIndex) (*candidate, error) {
 		return nil, fmt.Errorf("package %s: bad Size %q", name, p["size"])
 	}
 	sum := strings.ToLower(p["sha256"])
-	if !sha256RE.MatchString(sum) {
+	if !sha256RE().MatchString(sum) {
 		return nil, fmt.Errorf("package %s: bad or missing SHA256 %q", name, p["sha256"])
 	}
 	if p["filename"] == "" {

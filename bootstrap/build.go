@@ -249,7 +249,7 @@ func debRequest(lock *Lock, d Deb) FetchRequest {
 // StaleDebError when no mirror has it, else the fetcher's own.
 func debFetchError(lock *Lock, d Deb, err error) error {
 	if errors.Is(err, ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
-		m := mirrorRE.FindStringSubmatch(d.URL)
+		m := mirrorRE().FindStringSubmatch(d.URL)
 		return &StaleDebError{Lock: lock.Name, Line: d.Line, Name: d.Name, Version: d.Version, Mirror: m[1], Err: err}
 	}
 	return err

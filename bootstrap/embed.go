@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"sort"
+	"sync"
 
 	"github.com/zeebo/blake3"
 )
@@ -24,8 +25,9 @@ var embeddedCmds = map[string]string{
 }
 
 // embeddedHash is the hex blake3-256 of the embedded command sources, part of
-// every seed's key so that editing them changes the key.
-var embeddedHash = hashEmbedded()
+// every seed's key so that editing them changes the key. It is computed on
+// first use, not at every hdo start.
+var embeddedHash = sync.OnceValue(hashEmbedded)
 
 func hashEmbedded() string {
 	h := blake3.New()

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/zeebo/blake3"
 	"golang.org/x/mod/module"
@@ -111,13 +112,19 @@ func (e *LockError) Error() string {
 const EmbeddedPrefix = "hdo/"
 
 var (
-	debNameRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
-	goVerRE    = regexp.MustCompile(`^go1\.[0-9]+(\.[0-9]+|(rc|beta)[0-9]+)?$`)
-	sha256RE   = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	h1RE       = regexp.MustCompile(`^h1:[A-Za-z0-9+/]{43}=$`)
-	mirrorRE   = regexp.MustCompile(`^mirror://([a-z0-9][a-z0-9-]*)/(.+)$`)
+	debNameRE  = lazyRegexp(`^[a-z0-9][a-z0-9+.-]+$`)
+	goVerRE    = lazyRegexp(`^go1\.[0-9]+(\.[0-9]+|(rc|beta)[0-9]+)?$`)
+	sha256RE   = lazyRegexp(`^[0-9a-f]{64}$`)
+	h1RE       = lazyRegexp(`^h1:[A-Za-z0-9+/]{43}=$`)
+	mirrorRE   = lazyRegexp(`^mirror://([a-z0-9][a-z0-9-]*)/(.+)$`)
 	knownArchs = map[string]bool{"amd64": true, "arm64": true}
 )
+
+// lazyRegexp compiles expr on first use, not at every hdo start (most
+// runs never need it).
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // lineKinds lists the line kinds in the order Format writes them.
 var lineKinds = []string{"arch", "go", "stage0", "cmd", "gotoolchain", "packages", "deb", "prune", "link"}
@@ -226,7 +233,7 @@ func (p *lockParser) line(lineNo int, f []string) error {
 		}
 		l.Arch = f[1]
 	case "go":
-		if !goVerRE.MatchString(f[1]) {
+		if !goVerRE().MatchString(f[1]) {
 			return fmt.Errorf("go: got %q, want a Go release such as go1.26.8", f[1])
 		}
 		l.Go = f[1]
@@ -234,24 +241,24 @@ func (p *lockParser) line(lineNo int, f []string) error {
 		if err := module.Check(f[1], f[2]); err != nil {
 			return fmt.Errorf("stage0: %v", err)
 		}
-		if !h1RE.MatchString(f[3]) || !h1RE.MatchString(f[4]) {
+		if !h1RE().MatchString(f[3]) || !h1RE().MatchString(f[4]) {
 			return fmt.Errorf("stage0: got sums %q %q, want the two h1: hashes go.sum lists for %s %s (module zip, then go.mod)", f[3], f[4], f[1], f[2])
 		}
 		l.Stage0 = &Module{Path: f[1], Version: f[2], Sum: f[3], ModSum: f[4], Line: lineNo}
 	case "cmd":
 		return p.cmd(lineNo, f[1], f[2])
 	case "gotoolchain":
-		if !goVerRE.MatchString(f[1]) {
+		if !goVerRE().MatchString(f[1]) {
 			return fmt.Errorf("gotoolchain: got %q, want a Go release such as go1.26.8", f[1])
 		}
-		if !sha256RE.MatchString(f[2]) {
+		if !sha256RE().MatchString(f[2]) {
 			return fmt.Errorf("gotoolchain: got %q, want the sha256 of the toolchain zip (64 lower-case hex digits)", f[2])
 		}
 		l.GoToolchain = &GoToolchain{Version: f[1], SHA256: f[2], Line: lineNo}
 	case "packages":
 		seen := map[string]bool{}
 		for _, name := range f[1:] {
-			if !debNameRE.MatchString(name) {
+			if !debNameRE().MatchString(name) {
 				return fmt.Errorf("packages: %q is not a Debian package name", name)
 			}
 			if seen[name] {
@@ -315,13 +322,13 @@ func (p *lockParser) cmd(lineNo int, pkg, dst string) error {
 
 func (p *lockParser) deb(lineNo int, f []string) error {
 	name, version, url, size, sum := f[1], f[2], f[3], f[4], f[5]
-	if !debNameRE.MatchString(name) {
+	if !debNameRE().MatchString(name) {
 		return fmt.Errorf("deb: %q is not a Debian package name", name)
 	}
 	if _, err := ParseVersion(version); err != nil {
 		return fmt.Errorf("deb %s: %v", name, err)
 	}
-	m := mirrorRE.FindStringSubmatch(url)
+	m := mirrorRE().FindStringSubmatch(url)
 	if m == nil || !strings.HasSuffix(url, ".deb") {
 		return fmt.Errorf("deb %s: got %q, want mirror://NAME/POOLPATH ending in .deb", name, url)
 	}
@@ -332,7 +339,7 @@ func (p *lockParser) deb(lineNo int, f []string) error {
 	if err != nil || n <= 0 || strconv.FormatInt(n, 10) != size {
 		return fmt.Errorf("deb %s: got size %q, want a positive decimal number of bytes", name, size)
 	}
-	if !sha256RE.MatchString(sum) {
+	if !sha256RE().MatchString(sum) {
 		return fmt.Errorf("deb %s: got sha256 %q, want 64 lower-case hex digits", name, sum)
 	}
 	if prev, dup := p.debs[name]; dup {
@@ -438,7 +445,7 @@ const FormatVersion = 1
 func (l *Lock) KeyInputs() []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "hdo-bootstrap %d\n", FormatVersion)
-	fmt.Fprintf(&b, "embedded %s\n", embeddedHash)
+	fmt.Fprintf(&b, "embedded %s\n", embeddedHash())
 	l.formatBody(&b)
 	return b.Bytes()
 }

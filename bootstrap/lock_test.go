@@ -220,7 +220,7 @@ func TestKey(t *testing.T) {
 		t.Errorf("changing a link kept the key %s", key)
 	}
 	in := string(base.KeyInputs())
-	for _, want := range []string{"hdo-bootstrap 1\n", "embedded " + embeddedHash + "\n", "link /usr/bin/cc gcc-12\n"} {
+	for _, want := range []string{"hdo-bootstrap 1\n", "embedded " + embeddedHash() + "\n", "link /usr/bin/cc gcc-12\n"} {
 		if !strings.Contains(in, want) {
 			t.Errorf("KeyInputs lack %q:\n%s", want, in)
 		}

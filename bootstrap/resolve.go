@@ -84,7 +84,7 @@ func parseRelation(s string) (relation, error) {
 		}
 	}
 	name, q, _ := strings.Cut(strings.TrimSpace(s), ":")
-	if !debNameRE.MatchString(name) {
+	if !debNameRE().MatchString(name) {
 		return bad("bad package name")
 	}
 	rel.name, rel.archQ = name, q

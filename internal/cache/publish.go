@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/google/renameio/v2"
 	"github.com/hdo-build/hdo/internal/archive"
@@ -237,7 +238,7 @@ func WriteIndex(dir string) error {
 		return strings.Compare(a.PkgHash, b.PkgHash)
 	})
 	var b bytes.Buffer
-	if err := indexTemplate.Execute(&b, rows); err != nil {
+	if err := indexTemplate().Execute(&b, rows); err != nil {
 		return fmt.Errorf("write index: %w", err)
 	}
 	p := filepath.Join(dir, "index.html")
@@ -263,7 +264,9 @@ type indexMember struct {
 	Here          bool
 }
 
-var indexTemplate = template.Must(template.New("index").Funcs(template.FuncMap{"size": humanBytes}).Parse(`<!DOCTYPE html>
+// indexTemplate is parsed on first use, not at every hdo start.
+var indexTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("index").Funcs(template.FuncMap{"size": humanBytes}).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -280,3 +283,4 @@ var indexTemplate = template.Must(template.New("index").Funcs(template.FuncMap{"
 </body>
 </html>
 `))
+})

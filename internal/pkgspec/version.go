@@ -3,15 +3,22 @@ package pkgspec
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 var (
-	versionRE = regexp.MustCompile(`^[0-9][0-9A-Za-z.+~]*`)
+	versionRE = lazyRegexp(`^[0-9][0-9A-Za-z.+~]*`)
 	// repackRE is a Debian repack suffix: 1.2.13.dfsg, 2.0+dfsg1, 3.1~ds.
-	repackRE      = regexp.MustCompile(`[.+~](dfsg|ds|repack)[0-9]*$`)
-	goModuleRE    = regexp.MustCompile(`^v([0-9]+\.[0-9]+\.[0-9]+[0-9A-Za-z.+-]*)\.zip$`)
-	goToolchainRE = regexp.MustCompile(`^v0\.0\.1-go([0-9][0-9.a-z]*)\.[a-z0-9]+-[a-z0-9]+\.zip$`)
+	repackRE      = lazyRegexp(`[.+~](dfsg|ds|repack)[0-9]*$`)
+	goModuleRE    = lazyRegexp(`^v([0-9]+\.[0-9]+\.[0-9]+[0-9A-Za-z.+-]*)\.zip$`)
+	goToolchainRE = lazyRegexp(`^v0\.0\.1-go([0-9][0-9.a-z]*)\.[a-z0-9]+-[a-z0-9]+\.zip$`)
 )
+
+// lazyRegexp compiles expr on first use, not at every hdo start (most
+// runs never need it).
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // Version is the package's version, for the binary cache's index: its
 // version file's, else a guess from its first source's name
@@ -23,10 +30,10 @@ func (p *Package) Version() string {
 		return p.VersionText
 	}
 	for _, s := range p.Sources {
-		if m := goToolchainRE.FindStringSubmatch(s.Name); m != nil {
+		if m := goToolchainRE().FindStringSubmatch(s.Name); m != nil {
 			return m[1]
 		}
-		if m := goModuleRE.FindStringSubmatch(s.Name); m != nil {
+		if m := goModuleRE().FindStringSubmatch(s.Name); m != nil {
 			return m[1]
 		}
 		n := s.Name
@@ -40,8 +47,8 @@ func (p *Package) Version() string {
 		if len(n) > 1 && n[0] == 'v' && n[1] >= '0' && n[1] <= '9' {
 			n = n[1:] // toml-v1.6.0.zip
 		}
-		if v := versionRE.FindString(n); v != "" {
-			return repackRE.ReplaceAllString(strings.TrimRight(v, "."), "")
+		if v := versionRE().FindString(n); v != "" {
+			return repackRE().ReplaceAllString(strings.TrimRight(v, "."), "")
 		}
 	}
 	return ""
