@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -603,6 +604,48 @@ func TestPrefetch(t *testing.T) {
 				t.Errorf("progress output %q, want a final line for 21 packages with 20 hits", s)
 			}
 		})
+	}
+}
+
+// PrefetchThen hands over each hit once its file is complete, while
+// other downloads are still running, and never a miss.
+func TestPrefetchThen(t *testing.T) {
+	dir := t.TempDir()
+	var want []string
+	for i := range 8 {
+		want = append(want, publishTest(t, dir, fmt.Sprintf("then%02d", i), nil).PkgHash)
+	}
+	release := make(chan struct{})
+	last := want[len(want)-1]
+	srv := serve(t, dir, func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.HasPrefix(path.Base(r.URL.Path), last) {
+			<-release // the last package waits until another one was handed over
+		}
+		return false
+	})
+	c, _ := testClient(srv.URL)
+	c.Parallel = 4
+	dest := t.TempDir()
+	var mu sync.Mutex
+	got := map[string]bool{}
+	var once sync.Once
+	hits, err := c.PrefetchThen(t.Context(), append(slices.Clone(want), testHash("absent")),
+		func(h string) string { return filepath.Join(dest, h+".tar.gz") },
+		func(h string, info *Info) {
+			st, err := os.Stat(filepath.Join(dest, h+".tar.gz"))
+			if err != nil || st.Size() != info.Size {
+				t.Errorf("%s handed over before its file is in place: %v", h, err)
+			}
+			mu.Lock()
+			got[h] = true
+			mu.Unlock()
+			once.Do(func() { close(release) })
+		})
+	if err != nil || len(hits) != len(want) {
+		t.Fatalf("PrefetchThen: %d hits, %v", len(hits), err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("then heard of %d packages, want the %d hits", len(got), len(want))
 	}
 }
 
