@@ -78,3 +78,37 @@ func (s *Store) EnsureRoot(ctx context.Context, members []Member, opts RootOptio
 	}
 	return dirs, nil
 }
+
+// Background unpacks packages into the store while the caller does
+// something else (downloads the rest of a closure, say), a few at a time,
+// so that a later EnsureRoot finds them in place. Errors are not kept:
+// EnsureRoot meets them again and reports them.
+type Background struct {
+	todo chan Member
+	wg   sync.WaitGroup
+}
+
+// Background starts the workers; Wait must be called.
+func (s *Store) Background(ctx context.Context) *Background {
+	b := &Background{todo: make(chan Member, 1024)}
+	for range max(4, runtime.GOMAXPROCS(0)) {
+		b.wg.Go(func() {
+			for m := range b.todo {
+				if ctx.Err() == nil {
+					s.EnsureReplaced(ctx, m.PkgHash, m.Tarball, m.FileHash)
+				}
+			}
+		})
+	}
+	return b
+}
+
+// Add queues a package to unpack. It does not block unless over a
+// thousand are waiting.
+func (b *Background) Add(m Member) { b.todo <- m }
+
+// Wait waits for every package added to be unpacked (or to fail).
+func (b *Background) Wait() {
+	close(b.todo)
+	b.wg.Wait()
+}

@@ -100,3 +100,41 @@ func TestEnsureRootMany(t *testing.T) {
 		}
 	}
 }
+
+// What Background unpacked is in place after Wait, and EnsureRoot over
+// the same members then unpacks nothing again.
+func TestBackground(t *testing.T) {
+	s := openStore(t)
+	var members []Member
+	for i := range 10 {
+		tb := writeTarball(t, map[string]string{fmt.Sprintf("usr/share/b%02d/f", i): fmt.Sprint(i)})
+		members = append(members, Member{Name: fmt.Sprintf("pkg/b%02d", i), PkgHash: fmt.Sprintf("%064x", i+100), Tarball: tb})
+	}
+	bg := s.Background(context.Background())
+	for _, m := range members {
+		bg.Add(m)
+	}
+	bg.Wait()
+	for _, m := range members {
+		if ok, err := s.has(m.PkgHash); !ok || err != nil {
+			t.Errorf("%s not in the store after Wait: %v", m.Name, err)
+		}
+	}
+	before := map[string]os.FileInfo{}
+	for _, m := range members {
+		fi, err := os.Stat(s.Path(m.PkgHash))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[m.Name] = fi
+	}
+	if _, err := s.EnsureRoot(context.Background(), members, RootOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range members {
+		fi, _ := os.Stat(s.Path(m.PkgHash))
+		if !os.SameFile(fi, before[m.Name]) {
+			t.Errorf("%s unpacked again by EnsureRoot", m.Name)
+		}
+	}
+}
