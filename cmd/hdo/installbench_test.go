@@ -63,7 +63,8 @@ func delayServer(tb testing.TB, dir string, delay time.Duration) string {
 
 // BenchmarkInstall100 fetches a closure of 100 packages (20-100 KB, five
 // files each) from a loopback binary cache and unpacks them into an empty
-// store, as hdo does for a closure it lacks (Prefetch, then EnsureRoot),
+// store, as hdo does for a build closure it lacks (PrefetchThen unpacking
+// each package as it arrives, then EnsureRoot),
 // at 0 and 50 ms per request. With nix-store installed (Debian: nix-bin)
 // each round also substitutes the same 100 trees from a Nix binary cache
 // (nix copy's defaults) on the same kind of server into an empty chroot
@@ -137,13 +138,19 @@ func hdoInstall(b *testing.B, url string, entries []cache.Entry, dir string) tim
 	}
 	dest := func(h string) string { return filepath.Join(downloads, h+".tar.gz") }
 	start := time.Now()
-	hits, err := c.Prefetch(context.Background(), hashes, dest)
+	// As the package rule does for a build closure: each package is
+	// unpacked as soon as it is downloaded.
+	bg := st.Background(context.Background())
+	hits, err := c.PrefetchThen(context.Background(), hashes, dest, func(h string, _ *cache.Info) {
+		bg.Add(store.Member{Name: h, PkgHash: h, Tarball: dest(h)})
+	})
+	bg.Wait()
 	if err != nil || len(hits) != len(hashes) {
 		b.Fatalf("Prefetch: %d hits, %v", len(hits), err)
 	}
 	var members []store.Member
 	for _, e := range entries {
-		members = append(members, store.Member{Name: e.Name, PkgHash: e.PkgHash, Tarball: dest(e.PkgHash), FileHash: hits[e.PkgHash].Content})
+		members = append(members, store.Member{Name: e.Name, PkgHash: e.PkgHash, Tarball: dest(e.PkgHash)})
 	}
 	if _, err := st.EnsureRoot(context.Background(), members, store.RootOptions{}); err != nil {
 		b.Fatal(err)

@@ -156,7 +156,7 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 	// Ask the binary caches for the package and every missing member of
 	// its run-time closure at once, not one after another down the chain.
 	j.Phase("cache")
-	t.prefetch(ctx, j, append([]string{dir}, runDirs...), append([]string{pkghash}, runHashes...))
+	t.prefetch(ctx, j, append([]string{dir}, runDirs...), append([]string{pkghash}, runHashes...), false)
 	hit, err := t.fromDownloads(ctx, j, pkghash)
 	if err != nil {
 		return err
@@ -190,7 +190,9 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 	if err != nil {
 		return err
 	}
-	t.prefetch(ctx, j, buildDirs, buildHashes)
+	// The build closure is to be unpacked: each package is, as soon as
+	// it is downloaded.
+	t.prefetch(ctx, j, buildDirs, buildHashes, true)
 	if err := j.IfChange(ctx, false, tarballs(union(runDirs, buildDirs))...); err != nil {
 		return err
 	}
@@ -344,8 +346,9 @@ func (t *tarball) seedOptions(log io.Writer) bootstrap.Options {
 
 // prefetch asks the binary caches for the packages (dirs with their
 // pkghashes) whose tarballs are not built yet, in parallel, into the
-// downloads dir.
-func (t *tarball) prefetch(ctx context.Context, j *engine.Job, dirs, hashes []string) {
+// downloads dir; with unpack, it also unpacks each hit into the store
+// while the others download, and returns when all are unpacked.
+func (t *tarball) prefetch(ctx context.Context, j *engine.Job, dirs, hashes []string, unpack bool) {
 	if t.cfg.Cache == nil {
 		return
 	}
@@ -365,8 +368,18 @@ func (t *tarball) prefetch(ctx context.Context, j *engine.Job, dirs, hashes []st
 	if err := os.MkdirAll(cachedir.Dir(t.cfg.CacheDir).Downloads(), 0o755); err != nil {
 		return
 	}
+	var then func(string, *cache.Info)
+	if unpack {
+		if st, err := t.openStore(); err == nil {
+			bg := st.Background(ctx)
+			defer bg.Wait()
+			then = func(h string, _ *cache.Info) {
+				bg.Add(store.Member{Name: h, PkgHash: h, Tarball: t.download(h)})
+			}
+		}
+	}
 	// Misses and failures surface when each package's own rule asks.
-	hits, _ := t.cfg.Cache.Prefetch(ctx, want, t.download)
+	hits, _ := t.cfg.Cache.PrefetchThen(ctx, want, t.download, then)
 	for h, info := range hits {
 		t.fetched.Store(h, info.Content)
 	}
