@@ -99,6 +99,22 @@ Example:
   hdo shell pkg/make`,
 			},
 			{
+				name:  "lint",
+				usage: "lint [-j N] [-q] [--binary-only] [PKGDIR...]",
+				help:  "check that packages' run closures give their files what they need at run time",
+				build: fPackages,
+				run:   lintVerb,
+				long: `Builds (or fetches) the packages (default: every package of the tree) and
+scans their files: each ELF file's interpreter and shared libraries, looked
+up as the dynamic loader would in the package over its run closure, and
+each script's #! interpreter. Prints one line per need the closure lacks,
+naming the built package that provides it, and exits 1 if there is one.
+
+Example:
+  hdo lint pkg/make
+  pkg/hello: usr/bin/hello needs libc.so.6: add ../libc to pkg/hello/run-deps`,
+			},
+			{
 				name:  "check",
 				usage: "check [-j N] [-k] [-q] PKGDIR...",
 				help:  "rebuild packages in a fresh sandbox and compare with their tarballs",

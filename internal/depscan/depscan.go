@@ -20,6 +20,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 )
@@ -83,7 +84,11 @@ func Tree(dir string) (*Scan, error) {
 		if err != nil {
 			return err
 		}
-		needs, err := fileNeeds(p, filepath.ToSlash(rel))
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		needs, err := fileNeeds(p, filepath.ToSlash(rel), fi.Mode())
 		if err != nil {
 			return fmt.Errorf("depscan: %s: %w", rel, err)
 		}
@@ -96,8 +101,11 @@ func Tree(dir string) (*Scan, error) {
 	return s, nil
 }
 
-// fileNeeds returns what the file at p (rel in its root) needs.
-func fileNeeds(p, rel string) ([]Need, error) {
+// fileNeeds returns what the file at p (rel in its root) needs, if it can
+// run: a program or script with an exec bit, or a shared library (which
+// the loader maps whatever its mode). Other files (test data, say) need
+// nothing, nor does an object for another machine than this one.
+func fileNeeds(p, rel string, mode fs.FileMode) ([]Need, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
@@ -106,14 +114,18 @@ func fileNeeds(p, rel string) ([]Need, error) {
 	head := make([]byte, 256)
 	n, _ := f.ReadAt(head, 0)
 	head = head[:n]
+	exec := mode.Perm()&0o111 != 0
 	switch {
 	case bytes.HasPrefix(head, []byte(elf.ELFMAG)):
-		return elfNeeds(f, rel)
-	case bytes.HasPrefix(head, []byte("#!")):
+		return elfNeeds(f, rel, exec)
+	case bytes.HasPrefix(head, []byte("#!")) && exec:
 		return scriptNeeds(head, rel), nil
 	}
 	return nil, nil
 }
+
+// hostMachine is the ELF machine of this build of hdo's architecture.
+var hostMachine = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64, "386": elf.EM_386, "riscv64": elf.EM_RISCV}[runtime.GOARCH]
 
 // scriptNeeds reads a #! line as the kernel does: the interpreter, and
 // one argument; with /usr/bin/env, the program it runs is needed too.
@@ -130,14 +142,18 @@ func scriptNeeds(head []byte, rel string) []Need {
 	return needs
 }
 
-// elfNeeds returns an ELF file's interpreter and libraries. A file that is
-// not an ELF object after all (a truncated one, say) needs nothing.
-func elfNeeds(f *os.File, rel string) ([]Need, error) {
+// elfNeeds returns an ELF file's interpreter and libraries, if it is a
+// program with exec set or a shared library. A file that is not an ELF
+// object after all (a truncated one, say) needs nothing.
+func elfNeeds(f *os.File, rel string, exec bool) ([]Need, error) {
 	ef, err := elf.NewFile(f)
 	if err != nil {
 		return nil, nil
 	}
 	defer ef.Close()
+	if ef.Machine != hostMachine || !(exec || ef.Type == elf.ET_DYN && strings.Contains(path.Base(rel), ".so")) {
+		return nil, nil
+	}
 	var needs []Need
 	for _, p := range ef.Progs {
 		if p.Type != elf.PT_INTERP {
@@ -145,7 +161,9 @@ func elfNeeds(f *os.File, rel string) ([]Need, error) {
 		}
 		b := make([]byte, p.Filesz)
 		if _, err := p.ReadAt(b, 0); err != nil {
-			return nil, fmt.Errorf("PT_INTERP: %w", err)
+			// A damaged object (the Go toolchain's testdata has
+			// some) that no loader would run.
+			return nil, nil
 		}
 		needs = append(needs, Need{File: rel, Kind: Interp, Name: string(bytes.TrimRight(b, "\x00")), Class: ef.Class, Machine: ef.Machine})
 	}
@@ -370,4 +388,56 @@ func (r *Root) Missing(s *Scan) []Need {
 		}
 	}
 	return out
+}
+
+// Package is a package as Check sees it: its dir in the tree and its
+// unpacked files.
+type Package struct {
+	Dir  string // root-relative: pkg/hello
+	Tree string // its store entry
+}
+
+// Check scans pkg and returns one line for each need that pkg over its
+// run closure lacks, naming the package that provides it when one of
+// candidates does (looked up by the given func, which unpacks it, only
+// when something is missing):
+//
+//	pkg/hello: usr/bin/hello needs libc.so.6: add ../libc to pkg/hello/run-deps
+func Check(pkg Package, closure []Package, candidates []string, unpack func(dir string) (string, error)) ([]string, error) {
+	s, err := Tree(pkg.Tree)
+	if err != nil {
+		return nil, err
+	}
+	trees := []string{pkg.Tree}
+	in := map[string]bool{pkg.Dir: true}
+	for _, c := range closure {
+		trees = append(trees, c.Tree)
+		in[c.Dir] = true
+	}
+	var lines []string
+	for _, n := range NewRoot(trees...).Missing(s) {
+		line := fmt.Sprintf("%s: %s needs %s", pkg.Dir, n.File, n.Name)
+		provider := ""
+		for _, d := range candidates {
+			if in[d] {
+				continue
+			}
+			tree, err := unpack(d)
+			if err != nil {
+				continue
+			}
+			if NewRoot(tree).Provides(n) {
+				provider = d
+				break
+			}
+		}
+		if provider != "" {
+			rel, _ := filepath.Rel(pkg.Dir, provider)
+			line += fmt.Sprintf(": add %s to %s/run-deps", filepath.ToSlash(rel), pkg.Dir)
+		} else {
+			line += ", which no built package of the tree provides"
+		}
+		lines = append(lines, line)
+	}
+	return lines, nil
 }

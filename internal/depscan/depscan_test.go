@@ -261,3 +261,62 @@ func TestTreePackages(t *testing.T) {
 	}
 	t.Logf("%d packages checked", checked)
 }
+
+// Check names the missing need and the tree package that has it.
+func TestCheck(t *testing.T) {
+	hello := t.TempDir()
+	cc(t, hello, "usr/bin/hello", "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n")
+	write(t, hello, "usr/bin/report", "#!/usr/bin/perl\n", 0o755)
+	libc := libcTree(t)
+	unpacked := map[string]string{"pkg/libc": libc, "pkg/other": t.TempDir()}
+	var asked []string
+	unpack := func(d string) (string, error) {
+		asked = append(asked, d)
+		return unpacked[d], nil
+	}
+	lines, err := Check(Package{Dir: "pkg/hello", Tree: hello}, nil, []string{"pkg/hello", "pkg/other", "pkg/libc"}, unpack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"pkg/hello: usr/bin/hello needs /lib64/ld-linux-x86-64.so.2: add ../libc to pkg/hello/run-deps",
+		"pkg/hello: usr/bin/hello needs libc.so.6: add ../libc to pkg/hello/run-deps",
+		"pkg/hello: usr/bin/report needs /usr/bin/perl, which no built package of the tree provides",
+	}
+	slices.Sort(lines)
+	if !slices.Equal(lines, want) {
+		t.Errorf("lines:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	if slices.Contains(asked, "pkg/hello") {
+		t.Error("the package itself was asked for as a provider")
+	}
+	// With libc in the closure, only perl is missing, and nothing is
+	// unpacked to look for libc.
+	asked = nil
+	lines, _ = Check(Package{Dir: "pkg/hello", Tree: hello}, []Package{{Dir: "pkg/libc", Tree: libc}}, []string{"pkg/libc"}, unpack)
+	if len(lines) != 1 || !strings.Contains(lines[0], "/usr/bin/perl") {
+		t.Errorf("with libc: %q", lines)
+	}
+}
+
+// Only what can run is scanned: a program or script without an exec bit
+// (test data) needs nothing; a shared library does, whatever its mode.
+func TestOnlyRunnable(t *testing.T) {
+	pkg := t.TempDir()
+	bin := cc(t, pkg, "usr/share/testdata/prog", hello)
+	if err := os.Chmod(bin, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lib := cc(t, pkg, "usr/lib/libgreet.so.1", "#include <stdio.h>\nint greet(void) { return puts(\"hi\"); }\n", "-shared", "-fPIC")
+	if err := os.Chmod(lib, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	write(t, pkg, "usr/share/testdata/script", "#!/usr/bin/perl\n", 0o644)
+	s, err := Tree(pkg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(s.Needs); !slices.Equal(got, []string{"usr/lib/libgreet.so.1 libc.so.6"}) {
+		t.Errorf("needs %q, want only the library's libc.so.6", got)
+	}
+}
