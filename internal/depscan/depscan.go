@@ -88,6 +88,9 @@ func Tree(dir string) (*Scan, error) {
 		if err != nil {
 			return err
 		}
+		if fi.Mode().Perm()&0o111 == 0 && !libraryName(d.Name()) {
+			return nil // cannot run (see fileNeeds): not even opened
+		}
 		needs, err := fileNeeds(p, filepath.ToSlash(rel), fi.Mode())
 		if err != nil {
 			return fmt.Errorf("depscan: %s: %w", rel, err)
@@ -124,6 +127,12 @@ func fileNeeds(p, rel string, mode fs.FileMode) ([]Need, error) {
 	return nil, nil
 }
 
+// libraryName reports whether a file name is a shared library's, as the
+// loader and ldconfig look for them: libz.so, libz.so.1.3, ld-linux.so.2.
+func libraryName(name string) bool {
+	return strings.HasSuffix(name, ".so") || strings.Contains(name, ".so.")
+}
+
 // hostMachine is the ELF machine of this build of hdo's architecture.
 var hostMachine = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64, "386": elf.EM_386, "riscv64": elf.EM_RISCV}[runtime.GOARCH]
 
@@ -151,7 +160,7 @@ func elfNeeds(f *os.File, rel string, exec bool) ([]Need, error) {
 		return nil, nil
 	}
 	defer ef.Close()
-	if ef.Machine != hostMachine || !(exec || ef.Type == elf.ET_DYN && strings.Contains(path.Base(rel), ".so")) {
+	if ef.Machine != hostMachine || !(exec || ef.Type == elf.ET_DYN && libraryName(path.Base(rel))) {
 		return nil, nil
 	}
 	var needs []Need

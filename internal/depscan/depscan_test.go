@@ -320,3 +320,53 @@ func TestOnlyRunnable(t *testing.T) {
 		t.Errorf("needs %q, want only the library's libc.so.6", got)
 	}
 }
+
+// storeEntry returns the store entry of the tree's package dir (pkg/NAME),
+// or "" when it is not built and unpacked here.
+func storeEntry(name string) string {
+	cache := os.Getenv("XDG_CACHE_HOME")
+	if cache == "" {
+		home, _ := os.UserHomeDir()
+		cache = filepath.Join(home, ".cache")
+	}
+	b, err := os.ReadFile(filepath.Join("../../pkg", name, ".pkghash"))
+	if err != nil {
+		return ""
+	}
+	e := filepath.Join(cache, "hdo", "store", strings.TrimSpace(string(b)))
+	if _, err := os.Stat(e + ".manifest"); err != nil {
+		return ""
+	}
+	return e
+}
+
+// BenchmarkScan scans the tree's make and Go toolchain packages, where
+// built here, and checks them against libc: the cost of hdo lint per
+// package.
+func BenchmarkScan(b *testing.B) {
+	libc := storeEntry("libc")
+	for _, name := range []string{"make", "go"} {
+		b.Run(name, func(b *testing.B) {
+			e := storeEntry(name)
+			if e == "" || libc == "" {
+				b.Skipf("pkg/%s or pkg/libc is not built and unpacked here", name)
+			}
+			files := 0
+			filepath.WalkDir(e, func(_ string, d os.DirEntry, _ error) error {
+				if d != nil && d.Type().IsRegular() {
+					files++
+				}
+				return nil
+			})
+			for b.Loop() {
+				s, err := Tree(e)
+				if err != nil {
+					b.Fatal(err)
+				}
+				NewRoot(e, libc).Missing(s)
+			}
+			b.ReportMetric(float64(files), "files")
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/scan")
+		})
+	}
+}
