@@ -229,6 +229,16 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 		sanitizeTree(ws.dir)
 		return fmt.Errorf("build failed: %w; %s; hdo shell %s opens the same sandbox", err, t.keptNote(ws.dir), dir)
 	}
+	// What the files need at run time must come with the package.
+	j.Phase("scan")
+	if err := t.checkRunDeps(ctx, j, st, dir, ws.dest, runDirs, runHashes); err != nil {
+		if ctx.Err() != nil {
+			rmtree.Remove(ws.dir)
+			return ctx.Err()
+		}
+		sanitizeTree(ws.dir)
+		return fmt.Errorf("%w\n%s", err, t.keptNote(ws.dir))
+	}
 	j.Phase("pack")
 	content, err := writeTarball(packCtx, j.Out, ws.dest)
 	if err != nil {
