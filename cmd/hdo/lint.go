@@ -6,7 +6,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 
 	"github.com/hdo-build/hdo/internal/cachedir"
 	"github.com/hdo-build/hdo/internal/depscan"
@@ -112,15 +111,14 @@ func lintVerb(ctx context.Context, e *env, args []string) error {
 			}
 			members = append(members, depscan.Package{Dir: c.Dir, Tree: tree})
 		}
-		lines, err := depscan.Check(members[0], members[1:], built, unpack)
+		res, err := depscan.Check(members[0], members[1:], nil, built, unpack)
 		if err != nil {
 			return err
 		}
-		sort.Strings(lines)
-		for _, l := range lines {
+		for _, l := range res.Missing {
 			fmt.Fprintln(e.stdout, l)
 		}
-		missing += len(lines)
+		missing += len(res.Missing)
 	}
 	if missing > 0 {
 		return &exitError{1}

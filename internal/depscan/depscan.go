@@ -338,54 +338,75 @@ func (r *Root) glob(pat string) []string {
 
 // Provides reports whether the root gives n what it needs.
 func (r *Root) Provides(n Need) bool {
+	return r.Provider(n) >= 0
+}
+
+// Provider returns the index (in NewRoot's order) of the tree holding the
+// file that gives n what it needs, or -1 if none does.
+func (r *Root) Provider(n Need) int {
 	switch n.Kind {
 	case Interp:
-		return r.isELF(n.Name, n)
+		return r.elfIn(n.Name, n)
 	case Interpreter:
 		if strings.HasPrefix(n.Name, "/") {
-			return r.isExecutable(n.Name)
+			return r.executableIn(n.Name)
 		}
 		for _, d := range n.Dirs {
-			if r.isExecutable(path.Join(d, n.Name)) {
-				return true
+			if t := r.executableIn(path.Join(d, n.Name)); t >= 0 {
+				return t
 			}
 		}
-		return false
 	case Library:
 		if strings.Contains(n.Name, "/") {
-			return r.isELF(n.Name, n)
+			return r.elfIn(n.Name, n)
 		}
 		// The run paths, then ld.so.conf's dirs (as ld.so.cache holds
 		// them), then the defaults.
-		dirs := slices.Concat(n.Dirs, r.conf, defaultDirs(n.Machine))
-		for _, d := range dirs {
-			if r.isELF(path.Join(d, n.Name), n) {
-				return true
+		for _, d := range slices.Concat(n.Dirs, r.conf, defaultDirs(n.Machine)) {
+			if t := r.elfIn(path.Join(d, n.Name), n); t >= 0 {
+				return t
 			}
 		}
 	}
-	return false
+	return -1
 }
 
-// isExecutable reports whether name resolves to an executable file.
-func (r *Root) isExecutable(name string) bool {
-	_, fi, err := r.resolve(name, 0)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
+// treeOf returns the index of the tree a host path is in.
+func (r *Root) treeOf(host string) int {
+	for i, t := range r.trees {
+		if strings.HasPrefix(host, filepath.Clean(t)+string(filepath.Separator)) {
+			return i
+		}
+	}
+	return -1
 }
 
-// isELF reports whether name resolves to an ELF file of n's class and
-// machine, as the loader requires of a library.
-func (r *Root) isELF(name string, n Need) bool {
+// executableIn returns the tree of the executable file name resolves
+// to, or -1.
+func (r *Root) executableIn(name string) int {
+	host, fi, err := r.resolve(name, 0)
+	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return -1
+	}
+	return r.treeOf(host)
+}
+
+// elfIn returns the tree of the ELF file of n's class and machine (as the
+// loader requires of a library) name resolves to, or -1.
+func (r *Root) elfIn(name string, n Need) int {
 	host, fi, err := r.resolve(name, 0)
 	if err != nil || !fi.Mode().IsRegular() {
-		return false
+		return -1
 	}
 	ef, err := elf.Open(host)
 	if err != nil {
-		return false
+		return -1
 	}
 	defer ef.Close()
-	return ef.Class == n.Class && ef.Machine == n.Machine
+	if ef.Class != n.Class || ef.Machine != n.Machine {
+		return -1
+	}
+	return r.treeOf(host)
 }
 
 // Missing returns the needs of s that the root does not provide.
@@ -406,13 +427,25 @@ type Package struct {
 	Tree string // its store entry
 }
 
-// Check scans pkg and returns one line for each need that pkg over its
-// run closure lacks, naming the package that provides it when one of
-// candidates does (looked up by the given func, which unpacks it, only
-// when something is missing):
-//
-//	pkg/hello: usr/bin/hello needs libc.so.6: add ../libc to pkg/hello/run-deps
-func Check(pkg Package, closure []Package, candidates []string, unpack func(dir string) (string, error)) ([]string, error) {
+// Result is what Check found.
+type Result struct {
+	// Missing has one line for each need that the package over its run
+	// closure lacks, naming the package that provides it when one of the
+	// candidates does:
+	//
+	//	pkg/hello: usr/bin/hello needs libc.so.6: add ../libc to pkg/hello/run-deps
+	Missing []string
+	// Unused are the direct run-deps (as Check was given them) none of
+	// whose files, nor their closures' files, any need of the package
+	// used.
+	Unused []string
+}
+
+// Check scans pkg against its run closure. direct maps each of pkg's own
+// run-deps to its closure (itself included), for Unused. candidates are
+// the packages to suggest, looked up by unpack (which unpacks one) only
+// when something is missing.
+func Check(pkg Package, closure []Package, direct map[string][]string, candidates []string, unpack func(dir string) (string, error)) (*Result, error) {
 	s, err := Tree(pkg.Tree)
 	if err != nil {
 		return nil, err
@@ -423,8 +456,25 @@ func Check(pkg Package, closure []Package, candidates []string, unpack func(dir 
 		trees = append(trees, c.Tree)
 		in[c.Dir] = true
 	}
-	var lines []string
-	for _, n := range NewRoot(trees...).Missing(s) {
+	root := NewRoot(trees...)
+	used := map[string]bool{}
+	res := &Result{}
+	var missing []Need
+	for _, n := range s.Needs {
+		switch t := root.Provider(n); {
+		case t < 0:
+			missing = append(missing, n)
+		case t > 0:
+			used[closure[t-1].Dir] = true
+		}
+	}
+	for dep, members := range direct {
+		if !slices.ContainsFunc(members, func(m string) bool { return used[m] }) {
+			res.Unused = append(res.Unused, dep)
+		}
+	}
+	slices.Sort(res.Unused)
+	for _, n := range missing {
 		line := fmt.Sprintf("%s: %s needs %s", pkg.Dir, n.File, n.Name)
 		provider := ""
 		for _, d := range candidates {
@@ -446,7 +496,8 @@ func Check(pkg Package, closure []Package, candidates []string, unpack func(dir 
 		} else {
 			line += ", which no built package of the tree provides"
 		}
-		lines = append(lines, line)
+		res.Missing = append(res.Missing, line)
 	}
-	return lines, nil
+	slices.Sort(res.Missing)
+	return res, nil
 }

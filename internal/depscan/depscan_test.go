@@ -274,10 +274,11 @@ func TestCheck(t *testing.T) {
 		asked = append(asked, d)
 		return unpacked[d], nil
 	}
-	lines, err := Check(Package{Dir: "pkg/hello", Tree: hello}, nil, []string{"pkg/hello", "pkg/other", "pkg/libc"}, unpack)
+	res, err := Check(Package{Dir: "pkg/hello", Tree: hello}, nil, nil, []string{"pkg/hello", "pkg/other", "pkg/libc"}, unpack)
 	if err != nil {
 		t.Fatal(err)
 	}
+	lines := res.Missing
 	want := []string{
 		"pkg/hello: usr/bin/hello needs /lib64/ld-linux-x86-64.so.2: add ../libc to pkg/hello/run-deps",
 		"pkg/hello: usr/bin/hello needs libc.so.6: add ../libc to pkg/hello/run-deps",
@@ -293,9 +294,19 @@ func TestCheck(t *testing.T) {
 	// With libc in the closure, only perl is missing, and nothing is
 	// unpacked to look for libc.
 	asked = nil
-	lines, _ = Check(Package{Dir: "pkg/hello", Tree: hello}, []Package{{Dir: "pkg/libc", Tree: libc}}, []string{"pkg/libc"}, unpack)
-	if len(lines) != 1 || !strings.Contains(lines[0], "/usr/bin/perl") {
-		t.Errorf("with libc: %q", lines)
+	other := t.TempDir()
+	write(t, other, "usr/share/other/data", "x", 0o644)
+	res, _ = Check(Package{Dir: "pkg/hello", Tree: hello},
+		[]Package{{Dir: "pkg/libc", Tree: libc}, {Dir: "pkg/other", Tree: other}},
+		map[string][]string{"pkg/libc": {"pkg/libc"}, "pkg/other": {"pkg/other"}, "pkg/meta": {"pkg/meta", "pkg/libc"}},
+		[]string{"pkg/libc"}, unpack)
+	if len(res.Missing) != 1 || !strings.Contains(res.Missing[0], "/usr/bin/perl") {
+		t.Errorf("with libc: %q", res.Missing)
+	}
+	// pkg/other gives nothing that is used; pkg/meta does, through libc in
+	// its closure.
+	if !slices.Equal(res.Unused, []string{"pkg/other"}) {
+		t.Errorf("unused %q, want pkg/other", res.Unused)
 	}
 }
 

@@ -3,10 +3,10 @@ package pkgrule
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/hdo-build/hdo/engine"
@@ -19,8 +19,9 @@ import (
 // package's run closure (runDirs, with their pkghashes), unpacked in the
 // store, and returns an error of one line per need the closure lacks,
 // each naming the built package of the tree that provides it, if one
-// does.
-func (t *tarball) checkRunDeps(ctx context.Context, j *engine.Job, st *store.Store, dir, dest string, runDirs, runHashes []string) error {
+// does. A run-dep (of deps, the package's own) that nothing uses is a
+// warning in the build's log.
+func (t *tarball) checkRunDeps(ctx context.Context, j *engine.Job, st *store.Store, dir, dest string, deps, runDirs, runHashes []string) error {
 	members := make([]store.Member, len(runDirs))
 	for i, d := range runDirs {
 		tgz := path.Join(d, pkgtree.TarballFile)
@@ -39,7 +40,15 @@ func (t *tarball) checkRunDeps(ctx context.Context, j *engine.Job, st *store.Sto
 	for i, d := range runDirs {
 		closure[i] = depscan.Package{Dir: d, Tree: entries[i]}
 	}
-	lines, err := depscan.Check(depscan.Package{Dir: dir, Tree: dest}, closure, t.builtPackages(j.Root()), func(d string) (string, error) {
+	direct := map[string][]string{}
+	for _, d := range deps {
+		b, err := pkgtree.ReadBuilt(j.Root(), d)
+		if err != nil {
+			return err
+		}
+		direct[d] = append([]string{d}, b.Closure...)
+	}
+	res, err := depscan.Check(depscan.Package{Dir: dir, Tree: dest}, closure, direct, t.builtPackages(j.Root()), func(d string) (string, error) {
 		b, err := pkgtree.ReadBuilt(j.Root(), d)
 		if err != nil {
 			return "", err
@@ -50,11 +59,18 @@ func (t *tarball) checkRunDeps(ctx context.Context, j *engine.Job, st *store.Sto
 		}
 		return ds[0], nil
 	})
-	if err != nil || len(lines) == 0 {
+	if err != nil {
 		return err
 	}
-	sort.Strings(lines)
-	return errors.New(strings.Join(lines, "\n"))
+	for _, d := range res.Unused {
+		rel, _ := filepath.Rel(dir, d)
+		fmt.Fprintf(j.Log, "hdo: warning: %s: none of the files of run-dep %s (or of its closure) is used by %s's programs, libraries or scripts; remove it from %s unless they run it by name\n",
+			dir, filepath.ToSlash(rel), dir, path.Join(dir, pkgtree.RunDepsFile))
+	}
+	if len(res.Missing) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(res.Missing, "\n"))
 }
 
 // builtPackages returns the tree's package dirs whose tarballs are built,

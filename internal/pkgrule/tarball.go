@@ -231,7 +231,7 @@ func (t *tarball) Build(ctx context.Context, j *engine.Job) error {
 	}
 	// What the files need at run time must come with the package.
 	j.Phase("scan")
-	if err := t.checkRunDeps(ctx, j, st, dir, ws.dest, runDirs, runHashes); err != nil {
+	if err := t.checkRunDeps(ctx, j, st, dir, ws.dest, p.RunDeps, runDirs, runHashes); err != nil {
 		if ctx.Err() != nil {
 			rmtree.Remove(ws.dir)
 			return ctx.Err()
