@@ -10,12 +10,14 @@ import (
 	"github.com/hdo-build/hdo/internal/cachedir"
 	"github.com/hdo-build/hdo/internal/depscan"
 	"github.com/hdo-build/hdo/internal/gcroots"
+	"github.com/hdo-build/hdo/internal/pkgspec"
 	"github.com/hdo-build/hdo/internal/pkgtree"
 	"github.com/hdo-build/hdo/internal/store"
 )
 
 // lintVerb builds (or fetches) packages and checks that each one's run
-// closure gives its files what they need at run time (see depscan).
+// closure gives its files what they need at run time (see depscan), and
+// its package files (see pkgspec.Lint).
 func lintVerb(ctx context.Context, e *env, args []string) error {
 	var bf buildFlags
 	fs := bf.register(e, "lint")
@@ -115,10 +117,18 @@ func lintVerb(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		for _, l := range res.Missing {
+		spec, err := pkgspec.Load(root, p.Name)
+		if err != nil {
+			return err
+		}
+		files, err := pkgspec.Lint(root, spec)
+		if err != nil {
+			return err
+		}
+		for _, l := range append(res.Missing, files...) {
 			fmt.Fprintln(e.stdout, l)
 		}
-		missing += len(res.Missing)
+		missing += len(res.Missing) + len(files)
 	}
 	if missing > 0 {
 		return &exitError{1}

@@ -107,8 +107,10 @@ Example:
 				long: `Builds (or fetches) the packages (default: every package of the tree) and
 scans their files: each ELF file's interpreter and shared libraries, looked
 up as the dynamic loader would in the package over its run closure, and
-each script's #! interpreter. Prints one line per need the closure lacks,
-naming the built package that provides it, and exits 1 if there is one.
+each script's #! interpreter; and the package's files: a build that never
+names $DESTDIR, an entry of files/ the build never names. Prints one line
+per finding (a missing need names the built package that provides it) and
+exits 1 if there is one.
 
 Example:
   hdo lint pkg/make
