@@ -74,6 +74,13 @@ func check(f *syntax.File) string {
 			if n.Coprocess {
 				return fail(n.Pos(), "a coprocess")
 			}
+			// sh ignores -e inside a negated compound command; the
+			// interpreter does not.
+			if _, simple := n.Cmd.(*syntax.CallExpr); n.Negated && n.Cmd != nil && !simple {
+				if _, sub := n.Cmd.(*syntax.Subshell); !sub {
+					return fail(n.Pos(), "! before a compound command")
+				}
+			}
 			// The interpreter closes a file exec redirected to at the end
 			// of the exec, though the file stays the script's output.
 			if c, ok := n.Cmd.(*syntax.CallExpr); ok && len(c.Args) == 1 && c.Args[0].Lit() == "exec" {
@@ -85,9 +92,6 @@ func check(f *syntax.File) string {
 			}
 		case *syntax.Redirect:
 			return checkRedirect(n, fail)
-		case *syntax.Subshell:
-			// The interpreter does not exit under -e when one fails.
-			return fail(n.Pos(), "a subshell")
 		case *syntax.ParamExp:
 			if n.Param != nil && specialParams[n.Param.Value] {
 				return fail(n.Pos(), "$%s", n.Param.Value)

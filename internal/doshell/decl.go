@@ -74,3 +74,41 @@ func assignOf(w *syntax.Word) *syntax.Assign {
 	}
 	return &syntax.Assign{Naked: true, Value: w}
 }
+
+// statusName is the command subshellStatus adds: it returns its argument
+// as its exit status.
+const statusName = "\x00status"
+
+// subshellStatus makes every subshell ( list ) fail as a simple command
+// would, by rewriting it to ( list ) || \x00status $?: the interpreter
+// exits under -e when a simple command fails, not when a subshell does,
+// where sh does both. Where -e does not apply (a condition, the left of
+// && or ||, after !, in a function called from a condition) the
+// interpreter ignores the added command's failure as sh ignores the
+// subshell's; $? is the subshell's status either way. A negated subshell
+// is left alone: -e never applies to it.
+func subshellStatus(f *syntax.File) {
+	var subs []*syntax.Stmt
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if st, ok := n.(*syntax.Stmt); ok && !st.Negated {
+			if _, ok := st.Cmd.(*syntax.Subshell); ok {
+				subs = append(subs, st)
+			}
+		}
+		return true
+	})
+	for _, st := range subs {
+		sub := st.Cmd.(*syntax.Subshell)
+		pos := sub.Pos()
+		lit := &syntax.Lit{ValuePos: pos, ValueEnd: pos, Value: statusName}
+		status := &syntax.ParamExp{Dollar: pos, Short: true, Param: &syntax.Lit{ValuePos: pos, ValueEnd: pos, Value: "?"}}
+		st.Cmd = &syntax.BinaryCmd{
+			OpPos: pos,
+			Op:    syntax.OrStmt,
+			X:     &syntax.Stmt{Position: pos, Cmd: sub},
+			Y: &syntax.Stmt{Position: pos, Cmd: &syntax.CallExpr{Args: []*syntax.Word{
+				{Parts: []syntax.WordPart{lit}}, {Parts: []syntax.WordPart{status}},
+			}}},
+		}
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -58,6 +59,7 @@ func Parse(src []byte, name string) (*Script, error) {
 		return nil, &UnsupportedError{Name: name, Reason: reason}
 	}
 	declify(f)
+	subshellStatus(f)
 	return &Script{file: f}, nil
 }
 
@@ -153,8 +155,12 @@ func callHandler(ctx context.Context, args []string) ([]string, error) {
 // ours, or a program found on PATH.
 func execute(ctx context.Context, script string, args []string, opts *Options) error {
 	hc := interp.HandlerCtx(ctx)
-	if args[0] == echoName {
+	switch args[0] {
+	case echoName:
 		return exitStatus(echo(hc.Stdout, args[1:]))
+	case statusName:
+		n, _ := strconv.Atoi(args[1])
+		return exitStatus(n)
 	}
 	if cmd := opts.Commands[args[0]]; cmd != nil {
 		// As a program would, the command gets files: whoever it hands
