@@ -26,6 +26,7 @@ var refused = map[string]string{
 	"fg":        "job control",
 	"getopts":   "getopts",
 	"hash":      "a builtin of sh only",
+	"shift":     "shifting past the last argument is an error in sh",
 	"jobs":      "job control",
 	"kill":      "a builtin of sh only",
 	"let":       "not a builtin of sh",
@@ -107,6 +108,10 @@ func check(f *syntax.File) string {
 		case *syntax.DeclClause:
 			if v := n.Variant.Value; v != "export" && v != "readonly" && v != "local" {
 				return fail(n.Pos(), "%s", v)
+			}
+		case *syntax.ArithmExp:
+			if why := checkArithm(n.X); why != "" {
+				return fail(n.Pos(), "%s", why)
 			}
 		case *syntax.CallExpr:
 			if len(n.Args) > 0 && declUtilities[n.Args[0].Lit()] {
@@ -196,4 +201,30 @@ func checkCall(c *syntax.CallExpr, fail func(syntax.Pos, string, ...any) bool) b
 		}
 	}
 	return true
+}
+
+// checkArithm returns why an arithmetic expression is not evaluated as sh
+// evaluates it, or "": the interpreter reads 010 as ten and 0x10 as zero,
+// where sh reads octal and hex, and it has **, ++ and --, which sh lacks.
+// (A variable holding 010 it still reads as ten: see the README.)
+func checkArithm(x syntax.ArithmExpr) string {
+	why := ""
+	syntax.Walk(x, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.Lit:
+			if v := n.Value; len(v) > 1 && v[0] == '0' && v[1] >= '0' && v[1] <= '9' || strings.HasPrefix(v, "0x") || strings.HasPrefix(v, "0X") {
+				why = "the number " + v + " in $((...))"
+			}
+		case *syntax.BinaryArithm:
+			if n.Op == syntax.Pow {
+				why = "** in $((...))"
+			}
+		case *syntax.UnaryArithm:
+			if n.Op == syntax.Inc || n.Op == syntax.Dec {
+				why = n.Op.String() + " in $((...))"
+			}
+		}
+		return why == ""
+	})
+	return why
 }

@@ -50,6 +50,12 @@ func TestParseRefuses(t *testing.T) {
 		{"wait %1", "wait with arguments"},
 		{"[ a == a ]", "[ with =="},
 		{"kill 0", "kill"},
+		{"set -- a; shift 2", "shift"},
+		{"echo $((010))", "the number 010"},
+		{"echo $((0x1f + 1))", "the number 0x1f"},
+		{"echo $((2 ** 3))", "**"},
+		{"i=1; echo $((i++))", "++"},
+		{"echo $((10 + 0))", ""},
 		{"command -v cc", "command"},
 		{"[[ -f x ]]", ""}, // POSIX: a command named [[, as dash runs it
 		{"a=(1 2)", "not parsed"},

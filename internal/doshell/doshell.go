@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -136,11 +137,33 @@ func (s *Script) Run(ctx context.Context, opts Options) (status int, err error) 
 // interpreter's (see echo).
 const echoName = "\x00echo"
 
+// printfName runs the printf program: dash's builtin follows POSIX as it
+// does, where the interpreter's lacks precisions and %c.
+const printfName = "\x00printf"
+
+// failName prints its second argument as sh's message and returns the
+// first as the exit status.
+const failName = "\x00fail"
+
 // callHandler runs before every simple command, after expansion.
 func callHandler(ctx context.Context, args []string) ([]string, error) {
 	switch name := args[0]; {
 	case name == "echo":
 		args[0] = echoName
+	case name == "printf":
+		args[0] = printfName
+	case name == "cd" && len(args) == 2 && args[1] != "-" && !strings.HasPrefix(args[1], "-"):
+		// The interpreter's cd fails with status 1, sh's with 2.
+		hc := interp.HandlerCtx(ctx)
+		if hc.Env.Get("CDPATH").String() == "" {
+			dir := args[1]
+			if !filepath.IsAbs(dir) {
+				dir = filepath.Join(hc.Dir, dir)
+			}
+			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+				return []string{failName, "2", "cd: can't cd to " + args[1]}, nil
+			}
+		}
 	case refused[name] != "":
 		// Only a name chosen at run time gets here: check refuses the
 		// literal ones before the script starts.
@@ -161,6 +184,12 @@ func execute(ctx context.Context, script string, args []string, opts *Options) e
 	case statusName:
 		n, _ := strconv.Atoi(args[1])
 		return exitStatus(n)
+	case failName:
+		fmt.Fprintf(hc.Stderr, "%s: %s\n", script, args[2])
+		n, _ := strconv.Atoi(args[1])
+		return exitStatus(n)
+	case printfName:
+		args = append([]string{"printf"}, args[1:]...)
 	}
 	if cmd := opts.Commands[args[0]]; cmd != nil {
 		// As a program would, the command gets files: whoever it hands
