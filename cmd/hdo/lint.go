@@ -10,6 +10,7 @@ import (
 	"github.com/hdo-build/hdo/internal/cachedir"
 	"github.com/hdo-build/hdo/internal/depscan"
 	"github.com/hdo-build/hdo/internal/gcroots"
+	"github.com/hdo-build/hdo/internal/pkgrule"
 	"github.com/hdo-build/hdo/internal/pkgspec"
 	"github.com/hdo-build/hdo/internal/pkgtree"
 	"github.com/hdo-build/hdo/internal/store"
@@ -74,20 +75,7 @@ func lintVerb(ctx context.Context, e *env, args []string) error {
 		entries[dir] = ds[0]
 		return ds[0], nil
 	}
-	// Providers are looked for among the packages already built, seeds
-	// last: a seed is what builds run on, rarely a run-time dependency.
-	var built, seeds []string
-	for _, d := range all {
-		if _, err := os.Stat(filepath.Join(root, d, pkgtree.TarballFile)); err != nil {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(root, d, pkgtree.SeedLockFile)); err == nil {
-			seeds = append(seeds, d)
-		} else {
-			built = append(built, d)
-		}
-	}
-	built = append(built, seeds...)
+	built := pkgrule.BuiltPackages(root)
 	asked := map[string]bool{}
 	for _, a := range args {
 		d, err := pkgDirArg(eng, e.cwd, a)

@@ -48,7 +48,7 @@ func (t *tarball) checkRunDeps(ctx context.Context, j *engine.Job, st *store.Sto
 		}
 		direct[d] = append([]string{d}, b.Closure...)
 	}
-	res, err := depscan.Check(depscan.Package{Dir: dir, Tree: dest}, closure, direct, t.builtPackages(j.Root()), func(d string) (string, error) {
+	res, err := depscan.Check(depscan.Package{Dir: dir, Tree: dest}, closure, direct, BuiltPackages(j.Root()), func(d string) (string, error) {
 		b, err := pkgtree.ReadBuilt(j.Root(), d)
 		if err != nil {
 			return "", err
@@ -73,9 +73,10 @@ func (t *tarball) checkRunDeps(ctx context.Context, j *engine.Job, st *store.Sto
 	return errors.New(strings.Join(res.Missing, "\n"))
 }
 
-// builtPackages returns the tree's package dirs whose tarballs are built,
-// seeds last: providers for checkRunDeps to suggest.
-func (t *tarball) builtPackages(root string) []string {
+// BuiltPackages returns the package dirs under root/pkg whose tarballs
+// are built, seeds last (a seed is what builds run on, rarely a run-time
+// dependency): the providers a missing need may be pointed to.
+func BuiltPackages(root string) []string {
 	ents, _ := os.ReadDir(filepath.Join(root, "pkg"))
 	var built, seeds []string
 	for _, ent := range ents {
